@@ -1,0 +1,103 @@
+# ariza — русские тексты. Каждый ключ обязан быть и в uz/main.ftl.
+
+## Роли, виды, состояния
+role-manager = менеджер
+role-junior-manager = младший менеджер
+role-controller = контролёр
+role-call-centre-operator = оператор колл-центра
+role-technician = техник
+role-administrator = администратор
+role-client = клиент
+
+kind-connection = заявка на подключение
+kind-technical = заявка на техобслуживание
+
+state-new = новая
+state-awaiting-manager = ждёт менеджера
+state-awaiting-controller = ждёт контролёра
+state-assigned = назначена технику
+state-in-progress = в работе
+state-waiting-equipment = ждёт оборудование
+state-completed = выполнена
+state-rated = оценена
+state-cancelled = отменена
+
+-kind = { $kind ->
+    [connection] на подключение
+   *[technical] на техобслуживание
+}
+
+## Ошибки
+error-permission-create = Ваша роль ({ $role ->
+    [junior_manager] младший менеджер
+    [technician] техник
+    [administrator] администратор
+   *[other] { $role }
+}) не может создавать заявки { -kind }.
+error-permission-transition = Ваша роль не может выполнить это действие.
+error-unknown-staff = Вы не зарегистрированы как сотрудник. Обратитесь к администратору.
+error-inactive-staff = Ваша учётная запись неактивна. Обратитесь к администратору.
+error-role-mismatch = Роль в запросе не совпадает с вашей настоящей ролью.
+error-client-not-found = Клиент (ID { $client_id }) не найден.
+error-client-not-linked = Этот клиент не привязан к вашему аккаунту Telegram.
+error-field-unexpected = В заявке этого вида нет такого поля.
+error-transition-illegal = Это действие невозможно в текущем состоянии заявки.
+error-application-not-found = Заявка не найдена.
+error-bad-assignee = Выбранный сотрудник не является активным техником.
+error-phone-empty = Введите номер телефона.
+error-phone-invalid = Неверный номер телефона. Пример: +998 90 123 45 67.
+error-name-empty = Введите имя и фамилию.
+error-name-too-long = Имя слишком длинное (не более { $max } символов).
+error-address-empty = Адрес не может быть пустым.
+error-address-too-long = Адрес слишком длинный (не более { $max } символов).
+error-tariff-empty = Укажите тариф.
+error-tariff-too-long = Название тарифа слишком длинное (не более { $max } символов).
+error-problem-empty = Опишите проблему.
+error-problem-too-long = Описание проблемы слишком длинное (не более { $max } символов).
+error-comment-empty = Комментарий пуст.
+error-comment-too-long = Комментарий слишком длинный (не более { $max } символов).
+
+## Сообщения конвейера
+app-created-rejected = ❌ Заявка не создана: { $reason }
+dead-letters-count = { $count ->
+    [one] { $count } мёртвое сообщение
+    [few] { $count } мёртвых сообщения
+   *[many] { $count } мёртвых сообщений
+}
+staff-created-for-client = Создана сотрудником для клиента
+client-created-self = Создана самим клиентом
+no-comment = без комментария
+
+## Уведомления рабочего процесса
+wf-route-client = ✅ Ваша заявка { -kind } №{ $number } принята.{ $staff_created ->
+    [yes] { " " }Её создал для вас наш сотрудник.
+   *[no] {""}
+} Адрес: { $address }.
+wf-route-creator = ✅ Заявка { -kind } №{ $number }, созданная вами для клиента { $client_name }, зарегистрирована и передана { $kind ->
+    [connection] менеджерам
+   *[technical] контролёрам
+}.
+wf-route-participant = 🆕 Новая заявка { -kind } №{ $number }: клиент { $client_name }, адрес: { $address }. { $staff_created ->
+    [yes] Создана сотрудником ({ $creator_role }) для клиента.
+   *[no] Создана самим клиентом.
+}
+wf-assign-client = 👷 Ваша заявка №{ $number } назначена технику.
+wf-assign-creator = 👷 Заявка №{ $number } для клиента { $client_name } назначена технику.
+wf-assign-participant = 👷 Вам назначена заявка №{ $number }: клиент { $client_name }, адрес: { $address }.{ $staff_created ->
+    [yes] { " " }Создана сотрудником для клиента.
+   *[no] {""}
+}
+wf-start-client = 🔧 По вашей заявке №{ $number } начаты работы.
+wf-start-creator = 🔧 По заявке №{ $number } ({ $client_name }) начаты работы.
+wf-wait-equipment-client = 📦 Для вашей заявки №{ $number } ожидается оборудование.
+wf-wait-equipment-creator = 📦 Заявка №{ $number } ({ $client_name }) ждёт оборудование.
+wf-resume-client = 🔧 Работы по вашей заявке №{ $number } продолжаются.
+wf-complete-client = 🎉 Ваша заявка №{ $number } выполнена. Пожалуйста, оцените работу.
+wf-complete-creator = 🎉 Заявка №{ $number } ({ $client_name }) выполнена.
+wf-rate-creator = ⭐ Клиент оценил заявку №{ $number } на { $rating }.
+wf-rate-participant = ⭐ Клиент оценил выполненную вами заявку №{ $number } на { $rating }.
+wf-cancel-client = 🚫 Ваша заявка №{ $number } отменена. Причина: { $comment }
+wf-cancel-creator = 🚫 Заявка №{ $number } ({ $client_name }) отменена. Причина: { $comment }
+wf-cancel-participant = 🚫 Назначенная вам заявка №{ $number } отменена.
+wf-withdraw-creator = 🚫 Клиент { $client_name } отменил заявку №{ $number }.
+wf-withdraw-participant = 🚫 Клиент отменил заявку №{ $number }.

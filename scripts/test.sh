@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# scripts/test.sh — run the tests.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+    cat <<'EOF'
+usage: scripts/test.sh [-h] [-- EXTRA-ARGS...]
+
+Run the whole test suite:
+  1. make sure PostgreSQL and RabbitMQ are installed and running (installs
+     them from the distribution's packages on Debian/Ubuntu when run as root),
+     RabbitMQ feature flags quorum_queue + stream_queue are enabled, cargo is
+     available and cargo-nextest is installed (cargo install cargo-nextest
+     --locked; falls back to plain cargo test if that fails);
+  2. cargo build --workspace --all-targets;
+  3. phase 1, in parallel: every test whose name does not contain "serial_";
+  4. phase 2, one at a time: the tests whose name contains "serial_" (they
+     restart the shared broker).
+Exits non-zero if either phase fails.
+
+EXTRA-ARGS are passed to both `cargo nextest run` invocations (e.g. a test
+name filter, or --profile NAME). With the cargo test fallback they are passed
+to the test binaries after `--` instead.
+
+Environment:
+  ARIZA_TEST_DATABASE_URL  default postgres://postgres@127.0.0.1:5432
+  ARIZA_TEST_AMQP_URL      default amqp://guest:guest@127.0.0.1:5672/%2f
+  ARIZA_TEST_RUNNER        force "nextest" or "cargo-test"
+  ARIZA_SERVICE_TIMEOUT    seconds to wait for a service to start (default 60)
+EOF
+}
+
+extra=()
+while (($# > 0)); do
+    case "$1" in
+        -h | --help)
+            usage
+            exit 0
+            ;;
+        --)
+            shift
+            extra=("$@")
+            break
+            ;;
+        *)
+            usage >&2
+            die "unknown argument: $1 (pass test arguments after --)"
+            ;;
+    esac
+done
+
+cd "$ARIZA_ROOT"
+
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+export RUST_BACKTRACE=1
+: "${ARIZA_TEST_DATABASE_URL:=postgres://postgres@127.0.0.1:5432}"
+: "${ARIZA_TEST_AMQP_URL:=amqp://guest:guest@127.0.0.1:5672/%2f}"
+export ARIZA_TEST_DATABASE_URL ARIZA_TEST_AMQP_URL
+
+ensure_postgres "$ARIZA_TEST_DATABASE_URL"
+ensure_rabbitmq "$ARIZA_TEST_AMQP_URL"
+ensure_feature_flags "$ARIZA_TEST_AMQP_URL"
+ensure_rust
+runner=$(ensure_nextest)
+
+log "building: cargo build --workspace --all-targets"
+cargo build --workspace --all-targets
+
+status1=0
+status2=0
+if [[ $runner == nextest ]]; then
+    # With a user filter, phase 1 may legitimately match nothing.
+    no_tests_1=()
+    ((${#extra[@]} == 0)) || no_tests_1=(--no-tests=warn)
+
+    log "phase 1/2 (parallel): cargo nextest run --workspace --no-fail-fast -E 'not test(/serial_/)' ${extra[*]}"
+    cargo nextest run --workspace --no-fail-fast -E 'not test(/serial_/)' \
+        "${no_tests_1[@]}" "${extra[@]}" || status1=$?
+
+    log "phase 2/2 (one at a time): cargo nextest run --workspace --no-fail-fast -E 'test(/serial_/)' -j 1 --no-tests=pass ${extra[*]}"
+    cargo nextest run --workspace --no-fail-fast -E 'test(/serial_/)' -j 1 \
+        --no-tests=pass "${extra[@]}" || status2=$?
+else
+    log "phase 1/2 (parallel): cargo test --workspace --no-fail-fast -- --skip serial_ ${extra[*]}"
+    cargo test --workspace --no-fail-fast -- --skip serial_ "${extra[@]}" || status1=$?
+
+    log "phase 2/2 (one at a time): cargo test --workspace --no-fail-fast -- serial_ --test-threads=1 ${extra[*]}"
+    cargo test --workspace --no-fail-fast -- serial_ --test-threads=1 "${extra[@]}" || status2=$?
+fi
+
+result() { if (($1 == 0)); then printf 'passed'; else printf 'FAILED (exit %s)' "$1"; fi; }
+log "phase 1 (parallel tests): $(result "$status1")"
+log "phase 2 (serial_ tests):  $(result "$status2")"
+if ((status1 != 0 || status2 != 0)); then
+    exit 1
+fi

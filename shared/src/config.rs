@@ -1,0 +1,188 @@
+//! Configuration: the base file compiled in, an optional environment overlay file, and
+//! environment variables on top (`ARIZA__DATABASE__URL`, `ARIZA__TELEGRAM__TOKEN`, ...). Secrets are
+//! [`SecretString`]s: they print as `[REDACTED]` and are exposed only where they are used.
+
+use crate::topology::Topology;
+use config::{Config, Environment, File, FileFormat};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const BASE: &str = include_str!("../../config/base.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub amqp: AmqpSettings,
+    pub pipeline: PipelineSettings,
+    pub breaker: BreakerSettings,
+    pub telegram: TelegramSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub acquire_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AmqpSettings {
+    pub url: SecretString,
+    pub prefix: String,
+    pub prefetch: u16,
+    pub delivery_limit: u32,
+    pub retry_tiers_ms: Vec<u64>,
+    pub max_attempts: u32,
+    pub connection_name: String,
+    pub management_url: SecretString,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PipelineSettings {
+    pub batch_max: usize,
+    pub batch_linger_ms: u64,
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BreakerSettings {
+    pub failure_threshold: u32,
+    pub open_interval_ms: u64,
+    pub max_open_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TelegramSettings {
+    pub api_base_url: String,
+    pub token: SecretString,
+    pub rate_limits: bool,
+    pub global_per_second: u32,
+    pub per_chat_interval_ms: u64,
+    pub request_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+impl Settings {
+    /// Loads the base configuration, the overlay `<ARIZA_CONFIG_DIR or ./config>/<ARIZA_ENV or
+    /// local>.toml` when it exists, then `ARIZA__...` environment variables.
+    pub fn load() -> Result<Self, config::ConfigError> {
+        let dir = std::env::var_os("ARIZA_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from);
+        let env = std::env::var("ARIZA_ENV").unwrap_or_else(|_| "local".to_owned());
+        Self::load_from(Some(dir.join(format!("{env}.toml"))), true)
+    }
+
+    /// The base configuration with an optional overlay file, and the environment when asked.
+    pub fn load_from(overlay: Option<PathBuf>, with_env: bool) -> Result<Self, config::ConfigError> {
+        let mut builder = Config::builder().add_source(File::from_str(BASE, FileFormat::Toml));
+        if let Some(path) = overlay {
+            builder = builder.add_source(File::from(path).required(false));
+        }
+        if with_env {
+            builder = builder.add_source(
+                Environment::with_prefix("ARIZA")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .list_separator(",")
+                    .with_list_parse_key("amqp.retry_tiers_ms")
+                    .try_parsing(true),
+            );
+        }
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), config::ConfigError> {
+        let bad = |m: &str| Err(config::ConfigError::Message(m.to_owned()));
+        if self.amqp.delivery_limit < 20 {
+            return bad("amqp.delivery_limit must be at least 20, so a few worker kills do not dead-letter a message");
+        }
+        if self.amqp.retry_tiers_ms.is_empty() {
+            return bad("amqp.retry_tiers_ms needs at least one tier");
+        }
+        if self.amqp.max_attempts == 0 || self.pipeline.batch_max == 0 || self.pipeline.concurrency == 0 {
+            return bad("amqp.max_attempts, pipeline.batch_max and pipeline.concurrency must be positive");
+        }
+        if self.amqp.prefix.is_empty() || self.amqp.prefix.contains(char::is_whitespace) {
+            return bad("amqp.prefix must be a non-empty name without spaces");
+        }
+        Ok(())
+    }
+
+    /// The queue topology these settings describe.
+    pub fn topology(&self) -> Topology {
+        let mut tiers = self.amqp.retry_tiers_ms.clone();
+        tiers.sort_unstable();
+        tiers.dedup();
+        Topology {
+            prefix: self.amqp.prefix.clone(),
+            retry_tiers_ms: tiers,
+            delivery_limit: self.amqp.delivery_limit,
+            single_active_notification_consumer: self.telegram.rate_limits,
+        }
+    }
+}
+
+impl AmqpSettings {
+    /// The management API base URL, if one is configured.
+    pub fn management_url(&self) -> Option<&str> {
+        Some(self.management_url.expose_secret().trim()).filter(|s| !s.is_empty())
+    }
+}
+
+impl PipelineSettings {
+    pub fn batch_linger(&self) -> Duration {
+        Duration::from_millis(self.batch_linger_ms)
+    }
+}
+
+impl BreakerSettings {
+    pub fn open_interval(&self) -> Duration {
+        Duration::from_millis(self.open_interval_ms)
+    }
+    pub fn max_open_interval(&self) -> Duration {
+        Duration::from_millis(self.max_open_interval_ms.max(self.open_interval_ms))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_base_configuration_loads_and_keeps_secrets_out_of_debug() {
+        let mut s = Settings::load_from(None, false).expect("base config");
+        s.telegram.token = SecretString::from("123:very-secret");
+        assert_eq!(s.amqp.delivery_limit, 20);
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("very-secret"), "{shown}");
+        assert!(!shown.contains("guest:guest"), "{shown}");
+    }
+
+    #[test]
+    fn an_overlay_file_overrides_the_base() {
+        let dir = std::env::temp_dir().join(format!("ariza-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("test.toml");
+        std::fs::write(&path, "[amqp]\nprefix = \"staging\"\nretry_tiers_ms = [10, 20]\n").expect("write");
+        let s = Settings::load_from(Some(path), false).expect("config");
+        assert_eq!(s.amqp.prefix, "staging");
+        assert_eq!(s.topology().retry_tiers_ms, vec![10, 20]);
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

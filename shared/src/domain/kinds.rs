@@ -1,0 +1,99 @@
+//! Closed sets: application kinds, roles, creation sources and interface languages.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A value that is not one of a closed set; the message names the set and the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {value:?}")]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub value: String,
+}
+
+macro_rules! closed_set {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable name used in the database, in messages and on the command line.
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s.trim() {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(UnknownValue { what: $what, value: other.to_owned() }),
+                }
+            }
+        }
+    };
+}
+
+closed_set!(
+    /// The two kinds of application an internet provider's client can have.
+    ApplicationKind, "application kind" {
+        Connection => "connection",
+        Technical => "technical",
+    }
+);
+
+closed_set!(
+    /// Who someone is to ariza. Staff roles live in the `staff` table; `Client` is a client acting
+    /// for themselves through the bot.
+    Role, "role" {
+        Manager => "manager",
+        JuniorManager => "junior_manager",
+        Controller => "controller",
+        CallCentreOperator => "call_centre_operator",
+        Technician => "technician",
+        Administrator => "administrator",
+        Client => "client",
+    }
+);
+
+closed_set!(
+    /// Whether staff created the application for a client, or the client created it.
+    CreationSource, "creation source" {
+        Staff => "staff",
+        Client => "client",
+    }
+);
+
+closed_set!(
+    /// The languages ariza speaks.
+    Locale, "language" {
+        Uz => "uz",
+        Ru => "ru",
+    }
+);
+
+impl Role {
+    /// Staff roles, the ones that may be stored in the `staff` table.
+    pub fn is_staff(self) -> bool {
+        self != Role::Client
+    }
+}
+
+impl Default for Locale {
+    fn default() -> Self {
+        Locale::Uz
+    }
+}

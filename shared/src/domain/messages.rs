@@ -1,0 +1,238 @@
+//! The messages that travel through the pipeline, as JSON.
+//!
+//! A [`CreationRequest`] comes from outside (the bot, `ariza submit`) and is untrusted: its texts are
+//! raw strings until the validation stage turns it into a [`ValidatedCreation`]. What the stages
+//! publish to each other after that holds validated types. Every message carries the schema version
+//! it was written with; a stage refuses versions it does not know.
+
+use super::{Address, ApplicationKind, Comment, CreationSource, Locale, PersonName, PhoneNumber, Role, ShortText};
+use crate::workflow::TransitionName;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use uuid::Uuid;
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+macro_rules! uuid_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            pub fn new() -> Self {
+                Self(Uuid::new_v4())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s.trim()).map(Self)
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// The application's id, chosen by whoever creates the request. It is also the idempotency
+    /// key: however often a request is delivered, it makes at most one application.
+    ApplicationId
+);
+uuid_id!(
+    /// Follows one request through every stage, in headers and on every log line.
+    CorrelationId
+);
+
+/// Who asks for the application, as the message claims. The pipeline believes only the
+/// Telegram id, and looks the role up itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Creator {
+    pub telegram_id: i64,
+    pub role: Role,
+}
+
+/// A new client's data as typed by the person creating the application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientData {
+    pub name: String,
+    pub phone: String,
+    pub address: String,
+}
+
+/// The client the application is for: one found by a search, or one to register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientRef {
+    Existing { client_id: i64 },
+    New(ClientData),
+}
+
+/// The form as typed. A connection request has an address, an optional tariff and comment; a
+/// technical request has the problem, an address and an optional comment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Form {
+    pub address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tariff: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// A request to create an application: what the bot and `ariza submit` publish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreationRequest {
+    pub schema: u32,
+    pub application_id: ApplicationId,
+    pub correlation_id: CorrelationId,
+    pub kind: ApplicationKind,
+    pub source: CreationSource,
+    pub creator: Creator,
+    pub client: ClientRef,
+    pub form: Form,
+    pub submitted_at: DateTime<Utc>,
+}
+
+/// A form that passed the field rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ValidatedForm {
+    Connection { address: Address, tariff: Option<ShortText>, comment: Option<Comment> },
+    Technical { problem: Comment, address: Address, comment: Option<Comment> },
+}
+
+impl ValidatedForm {
+    pub fn kind(&self) -> ApplicationKind {
+        match self {
+            ValidatedForm::Connection { .. } => ApplicationKind::Connection,
+            ValidatedForm::Technical { .. } => ApplicationKind::Technical,
+        }
+    }
+
+    pub fn address(&self) -> &Address {
+        match self {
+            ValidatedForm::Connection { address, .. } | ValidatedForm::Technical { address, .. } => address,
+        }
+    }
+}
+
+/// The client of a validated request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ValidatedClient {
+    Existing { client_id: i64 },
+    New {
+        name: PersonName,
+        phone: PhoneNumber,
+        address: Address,
+        /// The client's own Telegram chat when the client registers themselves.
+        telegram_chat_id: Option<i64>,
+        language: Locale,
+    },
+}
+
+/// A creation request that passed validation: the creator's identity and role come from the
+/// `staff` table (or the client's own record), not from the message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatedCreation {
+    pub schema: u32,
+    pub application_id: ApplicationId,
+    pub correlation_id: CorrelationId,
+    pub source: CreationSource,
+    pub creator_telegram_id: i64,
+    /// The creator's row in `staff`, for staff-created applications.
+    pub staff_creator_id: Option<i64>,
+    pub creator_role: Role,
+    pub client: ValidatedClient,
+    pub form: ValidatedForm,
+    pub submitted_at: DateTime<Utc>,
+}
+
+
+/// A participant's action on an application (assign, start, complete, cancel, rate), applied by
+/// the workflow stage only if it is legal from the application's current state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionRequest {
+    pub schema: u32,
+    /// Idempotency key of the action: the same request applies once.
+    pub request_id: Uuid,
+    pub application_id: ApplicationId,
+    pub correlation_id: CorrelationId,
+    pub transition: TransitionName,
+    pub actor_telegram_id: i64,
+    pub claimed_role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// For an assignment: the staff member (their `staff.id`) who gets the work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee_staff_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+}
+
+/// What the workflow stage consumes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WorkflowCommand {
+    /// The first transition of a new application: route it to the role that handles its kind.
+    Route { schema: u32, application_id: ApplicationId, correlation_id: CorrelationId },
+    Transition(TransitionRequest),
+}
+
+/// Who a notification goes to. The notification stage looks up the chat and the language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum Recipient {
+    /// A client (`clients.id`); waits for a link when the client has no Telegram chat yet.
+    Client(i64),
+    /// A staff member (`staff.id`).
+    Staff(i64),
+}
+
+impl fmt::Display for Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Recipient::Client(id) => write!(f, "client:{id}"),
+            Recipient::Staff(id) => write!(f, "staff:{id}"),
+        }
+    }
+}
+
+/// One message to one person: a template key from `locales/` and its arguments. The dedupe key
+/// makes the send happen at most once however often the request is delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationRequest {
+    pub recipient: Recipient,
+    pub template: String,
+    #[serde(default)]
+    pub args: BTreeMap<String, serde_json::Value>,
+    pub dedupe_key: String,
+}
+
+/// What the notification stage consumes: the notifications of one event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationBatch {
+    pub schema: u32,
+    pub correlation_id: CorrelationId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_id: Option<ApplicationId>,
+    pub items: Vec<NotificationRequest>,
+}

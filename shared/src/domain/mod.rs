@@ -1,0 +1,16 @@
+//! The domain: validated values and the messages of the pipeline. Parse once, at the edge, into
+//! these types; code that holds one does not check it again.
+
+mod kinds;
+mod messages;
+mod phone;
+mod text;
+
+pub use kinds::{ApplicationKind, CreationSource, Locale, Role, UnknownValue};
+pub use messages::{
+    ApplicationId, ClientData, ClientRef, CorrelationId, CreationRequest, Creator, Form,
+    NotificationBatch, NotificationRequest, Recipient, TransitionRequest, ValidatedClient, ValidatedCreation,
+    ValidatedForm, WorkflowCommand, SCHEMA_VERSION,
+};
+pub use phone::{PhoneError, PhoneNumber, mask_phone as phone_mask};
+pub use text::{Address, Comment, PersonName, ShortText, TextError};

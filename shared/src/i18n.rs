@@ -1,0 +1,153 @@
+//! Translated texts. Every string a person reads lives in `locales/uz/*.ftl` and
+//! `locales/ru/*.ftl` (Fluent), compiled into the binary. A test fails when a key is missing in
+//! either language, or when code uses a key neither has.
+
+use crate::domain::Locale;
+use crate::errors::MessageArgs;
+use fluent_templates::fluent_bundle::FluentValue;
+use fluent_templates::{LanguageIdentifier, Loader, langid, static_loader};
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+static_loader! {
+    static LOCALES = {
+        locales: "../locales",
+        fallback_language: "ru",
+        // Telegram shows Unicode isolation marks as stray characters.
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
+}
+
+fn langid(locale: Locale) -> LanguageIdentifier {
+    match locale {
+        Locale::Uz => langid!("uz"),
+        Locale::Ru => langid!("ru"),
+    }
+}
+
+fn fluent_args(args: &MessageArgs) -> HashMap<Cow<'static, str>, FluentValue<'static>> {
+    args.iter()
+        .map(|(k, v)| {
+            let value = match v {
+                serde_json::Value::Number(n) => n
+                    .as_i64()
+                    .map(FluentValue::from)
+                    .or_else(|| n.as_f64().map(FluentValue::from))
+                    .unwrap_or_else(|| FluentValue::from(n.to_string())),
+                serde_json::Value::String(s) => FluentValue::from(s.clone()),
+                serde_json::Value::Bool(b) => FluentValue::from(if *b { "yes" } else { "no" }),
+                serde_json::Value::Null => FluentValue::from(""),
+                other => FluentValue::from(other.to_string()),
+            };
+            (Cow::Owned(k.clone()), value)
+        })
+        .collect()
+}
+
+/// The text of `key` in `locale`, with `args`. A missing key gives `None`.
+pub fn try_text(locale: Locale, key: &str, args: &MessageArgs) -> Option<String> {
+    LOCALES.try_lookup_complete(&langid(locale), key, Some(&fluent_args(args)))
+}
+
+/// The text of `key` in `locale`, with `args`. A missing key shows the key itself, so nothing
+/// is silently dropped; the locale tests keep that from happening.
+pub fn text(locale: Locale, key: &str, args: &MessageArgs) -> String {
+    try_text(locale, key, args).unwrap_or_else(|| key.to_owned())
+}
+
+/// The text of a key without arguments.
+pub fn plain(locale: Locale, key: &str) -> String {
+    text(locale, key, &MessageArgs::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ApplicationKind, Role};
+    use crate::workflow::WORKFLOW;
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    /// The message ids defined in one language's files, read from the files themselves so that a
+    /// fallback cannot hide a missing key.
+    fn keys_of(lang: &str) -> BTreeSet<String> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../locales").join(lang);
+        let mut keys = BTreeSet::new();
+        for entry in std::fs::read_dir(&dir).expect("locales dir") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "ftl") {
+                for line in std::fs::read_to_string(&path).expect("ftl").lines() {
+                    if let Some((id, _)) = line.split_once('=') {
+                        let id = id.trim_end();
+                        if !line.starts_with([' ', '#', '.', '-', '*', '[']) && !id.is_empty() && !id.contains(' ') {
+                            keys.insert(id.to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        keys
+    }
+
+    /// Every key the code of this crate can ask for.
+    fn used_keys() -> Vec<String> {
+        let mut keys = crate::errors::all_error_keys();
+        for t in WORKFLOW {
+            for party in t.notify {
+                keys.push(t.template_key(*party));
+            }
+        }
+        for role in Role::ALL {
+            keys.push(format!("role-{}", role.as_str().replace('_', "-")));
+        }
+        for kind in ApplicationKind::ALL {
+            keys.push(format!("kind-{}", kind.as_str()));
+        }
+        for state in crate::workflow::State::ALL {
+            keys.push(format!("state-{}", state.as_str().replace('_', "-")));
+        }
+        keys.extend(crate::i18n_keys::PIPELINE_KEYS.iter().map(|k| (*k).to_owned()));
+        keys
+    }
+
+    #[test]
+    fn both_languages_have_the_same_keys() {
+        let uz = keys_of("uz");
+        let ru = keys_of("ru");
+        assert!(!uz.is_empty());
+        let only_uz: Vec<_> = uz.difference(&ru).collect();
+        let only_ru: Vec<_> = ru.difference(&uz).collect();
+        assert!(only_uz.is_empty() && only_ru.is_empty(), "only in uz: {only_uz:?}; only in ru: {only_ru:?}");
+    }
+
+    #[test]
+    fn every_key_the_code_uses_exists_in_both_languages() {
+        let uz = keys_of("uz");
+        let ru = keys_of("ru");
+        let missing: Vec<_> = used_keys().into_iter().filter(|k| !uz.contains(k) || !ru.contains(k)).collect();
+        assert!(missing.is_empty(), "keys used but not translated: {missing:?}");
+    }
+
+    #[test]
+    fn texts_render_with_arguments_and_without_isolation_marks() {
+        let mut args = MessageArgs::new();
+        args.insert("max".into(), serde_json::json!(300));
+        let ru = text(Locale::Ru, "error-address-too-long", &args);
+        let uz = text(Locale::Uz, "error-address-too-long", &args);
+        assert!(ru.contains("300") && uz.contains("300"), "{ru} / {uz}");
+        assert_ne!(ru, uz);
+        assert!(!ru.contains('\u{2068}') && !ru.contains('\u{2069}'));
+    }
+
+    #[test]
+    fn russian_plurals_follow_cldr() {
+        let n = |v: i64| {
+            let mut args = MessageArgs::new();
+            args.insert("count".into(), serde_json::json!(v));
+            text(Locale::Ru, "dead-letters-count", &args)
+        };
+        assert_ne!(n(1), n(2));
+        assert_ne!(n(2), n(5));
+        assert_eq!(n(21).split(' ').nth(1), n(1).split(' ').nth(1));
+    }
+}
