@@ -1,1 +1,5 @@
-fn main() {}
+//! The `ariza` program. Everything it does lives in the `ariza-cli` library.
+
+fn main() -> std::process::ExitCode {
+    ariza_cli::main()
+}

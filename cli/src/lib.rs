@@ -1,1 +1,79 @@
-//! placeholder
+//! The `ariza` command line: one program with a subcommand for each job.
+//!
+//! `main.rs` only calls [`main`]; each subcommand lives in [`commands`] so tests can call it.
+
+pub mod commands;
+
+use ariza_shared::config::Settings;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// ariza: service applications for an internet provider's clients, created in Telegram and
+/// processed by a RabbitMQ pipeline.
+#[derive(Debug, Parser)]
+#[command(name = "ariza", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply the database migrations.
+    Migrate,
+    /// Run the pipeline's workers: every stage and the archiver, or one of them.
+    Workers(commands::workers::Args),
+    /// Register, list or deactivate staff.
+    #[command(subcommand)]
+    Staff(commands::staff::StaffCommand),
+    /// Publish one creation request, through the same code the bot uses.
+    Submit(commands::submit::Args),
+    /// List, show, replay or discard dead letters.
+    #[command(subcommand, name = "dead-letters")]
+    DeadLetters(commands::dead_letters::DeadLettersCommand),
+    /// Print the workflow state machine as a Mermaid diagram.
+    Workflow,
+}
+
+/// Parses the command line, loads configuration, installs telemetry and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ariza: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    ariza_shared::telemetry::init(&settings.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ariza: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "command failed");
+            eprintln!("ariza: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one command.
+pub async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Migrate => commands::migrate(&settings).await,
+        Command::Workers(args) => commands::workers::run(args, settings).await,
+        Command::Staff(cmd) => commands::staff::run(cmd, &settings).await,
+        Command::Submit(args) => commands::submit::run(args, &settings).await,
+        Command::DeadLetters(cmd) => commands::dead_letters::run(cmd, &settings).await,
+        Command::Workflow => {
+            println!("{}", ariza_shared::workflow::mermaid());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -55,6 +55,34 @@ pub fn text(locale: Locale, key: &str, args: &MessageArgs) -> String {
     try_text(locale, key, args).unwrap_or_else(|| key.to_owned())
 }
 
+/// Renders a notification: like [`text`], but an argument that is itself `{"key": ..., "args":
+/// {...}}` is first rendered in the same language, so a reason or a role name arrives translated.
+pub fn render(locale: Locale, key: &str, args: &MessageArgs) -> String {
+    let resolved: MessageArgs = args
+        .iter()
+        .map(|(name, value)| {
+            let value = match value.get("key").and_then(serde_json::Value::as_str) {
+                Some(nested) => {
+                    let nested_args: MessageArgs = value
+                        .get("args")
+                        .and_then(serde_json::Value::as_object)
+                        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                        .unwrap_or_default();
+                    serde_json::Value::String(render(locale, nested, &nested_args))
+                }
+                None => value.clone(),
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    text(locale, key, &resolved)
+}
+
+/// A nested message argument for [`render`].
+pub fn nested(key: &str, args: &MessageArgs) -> serde_json::Value {
+    serde_json::json!({ "key": key, "args": args })
+}
+
 /// The text of a key without arguments.
 pub fn plain(locale: Locale, key: &str) -> String {
     text(locale, key, &MessageArgs::new())
@@ -137,6 +165,18 @@ mod tests {
         assert!(ru.contains("300") && uz.contains("300"), "{ru} / {uz}");
         assert_ne!(ru, uz);
         assert!(!ru.contains('\u{2068}') && !ru.contains('\u{2069}'));
+    }
+
+    #[test]
+    fn nested_arguments_are_rendered_in_the_same_language() {
+        let mut inner = MessageArgs::new();
+        inner.insert("max".into(), serde_json::json!(120));
+        let mut args = MessageArgs::new();
+        args.insert("reason".into(), nested("error-name-too-long", &inner));
+        let uz = render(Locale::Uz, "app-created-rejected", &args);
+        assert!(uz.contains("Ism-familiya juda uzun") && uz.contains("120"), "{uz}");
+        let ru = render(Locale::Ru, "app-created-rejected", &args);
+        assert!(ru.contains("Имя слишком длинное"), "{ru}");
     }
 
     #[test]

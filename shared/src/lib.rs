@@ -20,4 +20,5 @@ pub mod i18n_keys;
 pub mod permissions;
 pub mod telemetry;
 pub mod topology;
+pub mod validation;
 pub mod workflow;

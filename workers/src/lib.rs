@@ -1,1 +1,23 @@
-//! placeholder
+//! The ariza pipeline's workers.
+//!
+//! - [`broker`]: RabbitMQ connections, topology, publisher confirms, headers.
+//! - [`runtime`]: the stage runner every stage shares: batching, decoding, retries through the
+//!   delay tiers, dead-lettering, acking only after the effect and the onward publish.
+//! - [`stages`]: validation, persistence, workflow and notification.
+//! - [`archiver`]: drains the dead-letter queue into the `dead_letters` table; [`dead_letters`]
+//!   replays or discards what it stored.
+//! - [`breaker`], [`fault`]: the circuit breaker around dependencies, and fault hooks for tests.
+//! - [`db`], [`telegram`]: PostgreSQL and the Telegram Bot API.
+//! - [`pipeline`]: starts any set of the above in one process.
+
+pub mod archiver;
+pub mod breaker;
+pub mod broker;
+pub mod db;
+pub mod dead_letters;
+pub mod fault;
+pub mod pipeline;
+pub mod runtime;
+pub mod stages;
+pub mod submit;
+pub mod telegram;

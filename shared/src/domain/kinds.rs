@@ -31,7 +31,7 @@ macro_rules! closed_set {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
 
@@ -78,12 +78,20 @@ closed_set!(
 );
 
 closed_set!(
-    /// The languages ariza speaks.
+    /// The languages ariza speaks; Uzbek is the default.
     Locale, "language" {
         Uz => "uz",
         Ru => "ru",
     }
 );
+
+#[allow(clippy::derivable_impls)] // the enum comes from a macro, where #[default] cannot be placed
+impl Default for Locale {
+    /// Uzbek, the language of most clients.
+    fn default() -> Self {
+        Locale::Uz
+    }
+}
 
 impl Role {
     /// Staff roles, the ones that may be stored in the `staff` table.
@@ -92,8 +100,3 @@ impl Role {
     }
 }
 
-impl Default for Locale {
-    fn default() -> Self {
-        Locale::Uz
-    }
-}

@@ -6,7 +6,6 @@
 //! it was written with; a stage refuses versions it does not know.
 
 use super::{Address, ApplicationKind, Comment, CreationSource, Locale, PersonName, PhoneNumber, Role, ShortText};
-use crate::workflow::TransitionName;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -74,6 +73,9 @@ pub struct ClientData {
     pub name: String,
     pub phone: String,
     pub address: String,
+    /// The client's language, when known (a client registering themselves); staff leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Locale>,
 }
 
 /// The client the application is for: one found by a search, or one to register.
@@ -167,51 +169,40 @@ pub struct ValidatedCreation {
 }
 
 
-/// A participant's action on an application (assign, start, complete, cancel, rate), applied by
-/// the workflow stage only if it is legal from the application's current state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TransitionRequest {
-    pub schema: u32,
-    /// Idempotency key of the action: the same request applies once.
-    pub request_id: Uuid,
-    pub application_id: ApplicationId,
-    pub correlation_id: CorrelationId,
-    pub transition: TransitionName,
-    pub actor_telegram_id: i64,
-    pub claimed_role: Role,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    /// For an assignment: the staff member (their `staff.id`) who gets the work.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub assignee_staff_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rating: Option<u8>,
-}
-
 /// What the workflow stage consumes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum WorkflowCommand {
     /// The first transition of a new application: route it to the role that handles its kind.
     Route { schema: u32, application_id: ApplicationId, correlation_id: CorrelationId },
-    Transition(TransitionRequest),
+}
+
+impl WorkflowCommand {
+    pub fn schema(&self) -> u32 {
+        match self {
+            WorkflowCommand::Route { schema, .. } => *schema,
+        }
+    }
 }
 
 /// Who a notification goes to. The notification stage looks up the chat and the language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Recipient {
     /// A client (`clients.id`); waits for a link when the client has no Telegram chat yet.
-    Client(i64),
+    Client { id: i64 },
     /// A staff member (`staff.id`).
-    Staff(i64),
+    Staff { id: i64 },
+    /// A Telegram chat with no record yet (a client whose registration was refused).
+    Chat { chat_id: i64, language: Locale },
 }
 
 impl fmt::Display for Recipient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Recipient::Client(id) => write!(f, "client:{id}"),
-            Recipient::Staff(id) => write!(f, "staff:{id}"),
+            Recipient::Client { id } => write!(f, "client:{id}"),
+            Recipient::Staff { id } => write!(f, "staff:{id}"),
+            Recipient::Chat { chat_id, .. } => write!(f, "chat:{chat_id}"),
         }
     }
 }

@@ -9,7 +9,7 @@ mod text;
 pub use kinds::{ApplicationKind, CreationSource, Locale, Role, UnknownValue};
 pub use messages::{
     ApplicationId, ClientData, ClientRef, CorrelationId, CreationRequest, Creator, Form,
-    NotificationBatch, NotificationRequest, Recipient, TransitionRequest, ValidatedClient, ValidatedCreation,
+    NotificationBatch, NotificationRequest, Recipient, ValidatedClient, ValidatedCreation,
     ValidatedForm, WorkflowCommand, SCHEMA_VERSION,
 };
 pub use phone::{PhoneError, PhoneNumber, mask_phone as phone_mask};

@@ -1,0 +1,37 @@
+//! The subcommands.
+
+pub mod dead_letters;
+pub mod staff;
+pub mod submit;
+pub mod workers;
+
+use std::process::ExitCode;
+
+/// `ariza migrate`.
+pub async fn migrate(settings: &ariza_shared::config::Settings) -> anyhow::Result<ExitCode> {
+    let pool = ariza_workers::db::pool(&settings.database)?;
+    ariza_workers::db::migrate(&pool).await?;
+    println!("migrations applied");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                ctrl_c.await.ok();
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await.ok();
+}

@@ -1,0 +1,164 @@
+//! RabbitMQ: connecting (with a name the broker shows, and retries), declaring the topology from
+//! [`ariza_shared::topology`], checking the feature flags it needs, and reading/writing headers.
+
+mod headers;
+mod publisher;
+
+pub use headers::{HeaderExt, amqp_to_json, field_table_to_json, x_death};
+pub use publisher::{PublishError, Publisher, message_properties};
+
+use anyhow::Context as _;
+use ariza_shared::config::AmqpSettings;
+use ariza_shared::topology::{ArgValue, Topology};
+use backon::{BackoffBuilder, ExponentialBuilder};
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
+use secrecy::ExposeSecret;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Opens one connection, named `<connection_name>:<role>` so operators can tell processes apart.
+pub async fn connect(settings: &AmqpSettings, role: &str) -> anyhow::Result<Connection> {
+    let name = format!("{}:{role}", settings.connection_name);
+    let props = ConnectionProperties::default().with_connection_name(LongString::from(name));
+    // The URL holds the password: it never goes into an error message.
+    Connection::connect(settings.url.expose_secret(), props).await.context("connecting to RabbitMQ")
+}
+
+/// Connects, retrying with exponential backoff until it succeeds or `shutdown` fires.
+pub async fn connect_with_retry(
+    settings: &AmqpSettings,
+    role: &str,
+    shutdown: &CancellationToken,
+) -> Option<Connection> {
+    let mut delays = reconnect_backoff();
+    loop {
+        match connect(settings, role).await {
+            Ok(conn) => return Some(conn),
+            Err(e) => {
+                let delay = delays.next().unwrap_or(Duration::from_secs(5));
+                tracing::warn!(error = format!("{e:#}"), ?delay, role, "RabbitMQ unreachable, retrying");
+                tokio::select! {
+                    () = shutdown.cancelled() => return None,
+                    () = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+}
+
+/// The delays between reconnection attempts: 100 ms doubling to 5 s, with jitter, forever.
+pub fn reconnect_backoff() -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_secs(5))
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
+fn to_amqp(value: &ArgValue) -> AMQPValue {
+    match value {
+        ArgValue::Str(s) => AMQPValue::LongString(LongString::from(s.as_str())),
+        ArgValue::Int(i) => AMQPValue::LongLongInt(*i),
+        ArgValue::Bool(b) => AMQPValue::Boolean(*b),
+    }
+}
+
+/// Declares every exchange, queue and binding of the topology. Declaring is idempotent, so every
+/// process does it at start-up and after every reconnect.
+pub async fn declare(channel: &Channel, topology: &Topology) -> anyhow::Result<()> {
+    let durable = ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() };
+    for exchange in topology.exchanges() {
+        let kind = if exchange.kind == "fanout" { ExchangeKind::Fanout } else { ExchangeKind::Direct };
+        channel
+            .exchange_declare(ShortString::from(exchange.name.as_str()), kind, durable, FieldTable::default())
+            .await
+            .with_context(|| format!("declaring exchange {}", exchange.name))?;
+    }
+    let durable = QueueDeclareOptions { durable: true, ..QueueDeclareOptions::default() };
+    for queue in topology.queues() {
+        let mut args = FieldTable::default();
+        for (key, value) in &queue.args {
+            args.insert(ShortString::from(*key), to_amqp(value));
+        }
+        channel
+            .queue_declare(ShortString::from(queue.name.as_str()), durable, args)
+            .await
+            .with_context(|| format!("declaring queue {} (if its arguments changed, see docs/runbooks)", queue.name))?;
+        if let Some((exchange, key)) = &queue.binding {
+            channel
+                .queue_bind(
+                    ShortString::from(queue.name.as_str()),
+                    ShortString::from(exchange.as_str()),
+                    ShortString::from(key.as_str()),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .with_context(|| format!("binding queue {}", queue.name))?;
+        }
+    }
+    Ok(())
+}
+
+/// What the feature-flag check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeatureFlags {
+    /// Every flag the topology needs is enabled.
+    Enabled,
+    /// These flags are off.
+    Disabled(Vec<String>),
+    /// Neither the management API nor a local `rabbitmqctl` could be asked.
+    Unknown(String),
+}
+
+/// Flags the topology needs: quorum queues, and `stream_queue`, which at-least-once
+/// dead-lettering depends on in RabbitMQ 3.10.
+pub const REQUIRED_FEATURE_FLAGS: &[&str] = &["quorum_queue", "stream_queue"];
+
+/// Asks the broker which feature flags are on, through the local `rabbitmqctl` (the workers
+/// usually run beside the broker; elsewhere the check says it could not ask).
+pub async fn check_feature_flags() -> FeatureFlags {
+    let output = tokio::process::Command::new("rabbitmqctl")
+        .args(["-q", "list_feature_flags", "name", "state"])
+        .kill_on_drop(true)
+        .output();
+    let output = match tokio::time::timeout(Duration::from_secs(20), output).await {
+        Ok(Ok(out)) if out.status.success() => out,
+        Ok(Ok(out)) => return FeatureFlags::Unknown(String::from_utf8_lossy(&out.stderr).trim().to_owned()),
+        Ok(Err(e)) => return FeatureFlags::Unknown(format!("rabbitmqctl: {e}")),
+        Err(_) => return FeatureFlags::Unknown("rabbitmqctl did not answer in 20 s".to_owned()),
+    };
+    let text = String::from_utf8_lossy(&output.stdout);
+    let disabled: Vec<String> = REQUIRED_FEATURE_FLAGS
+        .iter()
+        .filter(|flag| {
+            !text.lines().any(|line| {
+                let mut cols = line.split_whitespace();
+                cols.next() == Some(**flag) && cols.next() == Some("enabled")
+            })
+        })
+        .map(|f| (*f).to_owned())
+        .collect();
+    if disabled.is_empty() { FeatureFlags::Enabled } else { FeatureFlags::Disabled(disabled) }
+}
+
+/// Runs the check at start-up: a disabled flag is an error that says how to fix it; a check that
+/// could not run is a warning.
+pub async fn require_feature_flags() -> anyhow::Result<()> {
+    match check_feature_flags().await {
+        FeatureFlags::Enabled => Ok(()),
+        FeatureFlags::Disabled(flags) => anyhow::bail!(
+            "RabbitMQ feature flag(s) {} disabled: quorum queues with x-dead-letter-strategy=at-least-once need them. \
+             Enable with `rabbitmqctl enable_feature_flag {}` and start again.",
+            flags.join(", "),
+            flags.first().map_or("stream_queue", String::as_str)
+        ),
+        FeatureFlags::Unknown(why) => {
+            tracing::warn!(why, "could not check RabbitMQ feature flags (quorum_queue, stream_queue); continuing");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! PostgreSQL: the pool, the embedded migrations, and telling an outage (retry later, breaker)
+//! apart from an error in the data (the message itself is wrong).
+
+pub mod staff;
+
+use crate::runtime::{Outcome, Unavailable};
+use anyhow::Context as _;
+use ariza_shared::config::DatabaseSettings;
+use secrecy::ExposeSecret;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The migrations in `migrations/`, compiled in.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// A pool that connects lazily, so a worker starts (and waits, breaker open) while the database
+/// is down instead of refusing to start.
+pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::from_str(settings.url.expose_secret())
+        .context("database.url is not a PostgreSQL URL")?
+        .application_name("ariza");
+    Ok(PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+        .connect_lazy_with(options))
+}
+
+/// Applies the migrations that have not run yet.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR.run(pool).await.context("running database migrations")
+}
+
+/// Whether an error means the database cannot be reached or is refusing connections, as
+/// opposed to refusing this statement.
+pub fn is_outage(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // 08: connection exception; 57P01-03: shutdown, crash, cannot connect now;
+            // 53300: too many connections; 55000: e.g. database not accepting connections.
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300" | "55000")
+        }),
+        _ => false,
+    }
+}
+
+/// Whether an error is a violated constraint or bad data: retrying the same message cannot help.
+pub fn is_data_error(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| code.starts_with("23") || code.starts_with("22")),
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::TypeNotFound { .. } => true,
+        _ => false,
+    }
+}
+
+/// The database as a dependency that is down.
+pub fn unavailable(error: &sqlx::Error) -> Unavailable {
+    Unavailable { dependency: "database", error: error.to_string() }
+}
+
+/// What a failed statement means for one message: an outage for the whole batch, or a
+/// permanent or transient failure of this message.
+pub fn classify(error: &sqlx::Error) -> Result<Outcome, Unavailable> {
+    if is_outage(error) {
+        Err(unavailable(error))
+    } else if is_data_error(error) {
+        Ok(Outcome::Permanent(format!("database refused the data: {error}")))
+    } else {
+        Ok(Outcome::Retry(format!("database error: {error}")))
+    }
+}
+
+/// A health check: one round trip.
+pub async fn probe(pool: &PgPool) -> Result<(), Unavailable> {
+    sqlx::query("SELECT 1").execute(pool).await.map(drop).map_err(|e| unavailable(&e))
+}

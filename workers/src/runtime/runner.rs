@@ -1,0 +1,313 @@
+//! The consume loop of one stage on one connection.
+
+use super::decode::{decode_json, meta_of};
+use super::finalize::{dead_letter, publish_onward, retry};
+use super::{Incoming, Meta, Outcome, Outgoing, Stage, Unavailable};
+use crate::breaker::Breaker;
+use crate::broker::{PublishError, Publisher};
+use crate::fault::{FaultAction, FaultHook};
+use anyhow::{Context as _, anyhow};
+use ariza_shared::config::Settings;
+use ariza_shared::envelope::DeadReason;
+use ariza_shared::topology::Topology;
+use futures::StreamExt as _;
+use futures::future::join_all;
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::types::{FieldTable, ShortString};
+use lapin::{Connection, Consumer};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+
+/// What a stage runner needs besides its stage.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    pub settings: Arc<Settings>,
+    pub topology: Arc<Topology>,
+    pub fault: Arc<dyn FaultHook>,
+    pub breaker: Breaker,
+}
+
+/// How a batch ended, for the loop that spawned it.
+enum BatchEnd {
+    Settled,
+    /// A dependency was down; the batch was requeued.
+    Unavailable(Unavailable),
+    /// A fault hook asked for a crash after commit.
+    Crash,
+    /// Acking or publishing failed because the channel or connection is gone.
+    Broken(anyhow::Error),
+}
+
+/// What to do with one message after processing.
+enum Settle {
+    Onward(Vec<Outgoing>),
+    Retry(String),
+    Dead(DeadReason, String),
+}
+
+/// Consumes `stage`'s queue on `conn` until `shutdown` fires (then `Ok`) or the connection breaks
+/// (then `Err`, and the caller reconnects).
+pub async fn run_stage<S: Stage>(
+    stage: Arc<S>,
+    ctx: Arc<RunContext>,
+    conn: &Connection,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let channel = conn.create_channel().await.context("opening the consume channel")?;
+    channel.basic_qos(ctx.settings.amqp.prefetch, BasicQosOptions::default()).await?;
+    crate::broker::declare(&channel, &ctx.topology).await?;
+    let publisher = Publisher::open(conn).await.context("opening the publish channel")?;
+    let queue = ctx.topology.queue(S::NAME);
+    let permits = Arc::new(Semaphore::new(ctx.settings.pipeline.concurrency));
+    let mut in_flight: JoinSet<BatchEnd> = JoinSet::new();
+    tracing::info!(stage = %S::NAME, queue, "stage consuming");
+
+    loop {
+        let tag = format!("{}-{}", S::NAME, uuid::Uuid::new_v4().simple());
+        let mut consumer = channel
+            .basic_consume(
+                ShortString::from(queue.as_str()),
+                ShortString::from(tag.as_str()),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .with_context(|| format!("consuming {queue}"))?;
+        loop {
+            let permit = tokio::select! {
+                () = shutdown.cancelled() => {
+                    channel.basic_cancel(ShortString::from(tag.as_str()), BasicCancelOptions::default()).await.ok();
+                    drain(&mut in_flight, &ctx.breaker, Duration::from_secs(10)).await.ok();
+                    return Ok(());
+                }
+                permit = permits.clone().acquire_owned() => permit.context("semaphore closed")?,
+            };
+            let batch = tokio::select! {
+                () = shutdown.cancelled() => continue,
+                batch = next_batch(&mut consumer, ctx.settings.pipeline.batch_max, ctx.settings.pipeline.batch_linger()) => batch?,
+            };
+            in_flight.spawn(process_batch(stage.clone(), ctx.clone(), publisher.clone(), batch, permit));
+            while let Some(done) = in_flight.try_join_next() {
+                settle_batch_end(done, &ctx.breaker, conn).await?;
+            }
+            if ctx.breaker.is_open() {
+                break;
+            }
+        }
+        // The breaker is open: stop taking messages (they wait in the queue), let the batches in
+        // flight finish (they requeue what they cannot do), and probe the dependency until it is
+        // healthy again.
+        channel.basic_cancel(ShortString::from(tag.as_str()), BasicCancelOptions::default()).await?;
+        drain(&mut in_flight, &ctx.breaker, Duration::from_secs(60)).await?;
+        requeue_buffered(&mut consumer).await;
+        if !probe_until_healthy(stage.as_ref(), &ctx, shutdown).await {
+            return Ok(());
+        }
+    }
+}
+
+/// Waits for the batches in flight, up to `bound`.
+async fn drain(in_flight: &mut JoinSet<BatchEnd>, breaker: &Breaker, bound: Duration) -> anyhow::Result<()> {
+    let wait = async {
+        while let Some(done) = in_flight.join_next().await {
+            if let Ok(BatchEnd::Unavailable(_)) = &done {
+                breaker.record_failure();
+            }
+            if let Ok(BatchEnd::Broken(e)) = done {
+                return Err(e);
+            }
+        }
+        Ok(())
+    };
+    tokio::time::timeout(bound, wait).await.unwrap_or_else(|_| {
+        in_flight.abort_all();
+        Err(anyhow!("batches still in flight after {bound:?}"))
+    })
+}
+
+/// After a cancel, deliveries already on their way to this consumer are handed back.
+async fn requeue_buffered(consumer: &mut Consumer) {
+    while let Ok(Some(Ok(delivery))) = tokio::time::timeout(Duration::from_millis(50), consumer.next()).await {
+        delivery.acker.nack(BasicNackOptions { requeue: true, multiple: false }).await.ok();
+    }
+}
+
+async fn settle_batch_end(done: Result<BatchEnd, tokio::task::JoinError>, breaker: &Breaker, conn: &Connection) -> anyhow::Result<()> {
+    match done.context("a batch task panicked")? {
+        BatchEnd::Settled => {
+            breaker.record_success();
+            Ok(())
+        }
+        BatchEnd::Unavailable(e) => {
+            tracing::warn!(error = %e, breaker = breaker.name(), "dependency unavailable, batch requeued");
+            breaker.record_failure();
+            Ok(())
+        }
+        BatchEnd::Crash => {
+            conn.close(200, ShortString::from("fault injected: crash after commit")).await.ok();
+            Err(anyhow!("fault hook crashed the stage after commit"))
+        }
+        BatchEnd::Broken(e) => Err(e),
+    }
+}
+
+/// Probes until healthy (true) or shutdown (false), backing off between probes.
+async fn probe_until_healthy<S: Stage>(stage: &S, ctx: &RunContext, shutdown: &CancellationToken) -> bool {
+    let mut delay = ctx.settings.breaker.open_interval();
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return false,
+            () = tokio::time::sleep(delay) => {}
+        }
+        match stage.probe().await {
+            Ok(()) => {
+                ctx.breaker.record_probe(true);
+                return true;
+            }
+            Err(e) => {
+                ctx.breaker.record_probe(false);
+                tracing::warn!(stage = %S::NAME, error = %e, "probe failed, breaker stays open");
+                delay = (delay * 2).min(ctx.settings.breaker.max_open_interval());
+            }
+        }
+    }
+}
+
+/// Up to `max` deliveries: the first whenever it comes, the rest within `linger` of it.
+pub(crate) async fn next_batch(consumer: &mut Consumer, max: usize, linger: Duration) -> anyhow::Result<Vec<Delivery>> {
+    let first = consumer
+        .next()
+        .await
+        .ok_or_else(|| anyhow!("the consumer was cancelled or its connection closed"))?
+        .context("receiving a delivery")?;
+    let mut batch = vec![first];
+    let deadline = tokio::time::Instant::now() + linger;
+    while batch.len() < max {
+        match tokio::time::timeout_at(deadline, consumer.next()).await {
+            Ok(Some(Ok(delivery))) => batch.push(delivery),
+            Ok(Some(Err(e))) => return Err(e).context("receiving a delivery"),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    Ok(batch)
+}
+
+async fn process_batch<S: Stage>(
+    stage: Arc<S>,
+    ctx: Arc<RunContext>,
+    publisher: Publisher,
+    deliveries: Vec<Delivery>,
+    _permit: OwnedSemaphorePermit,
+) -> BatchEnd {
+    // Decode; what cannot be decoded is settled as dead at once.
+    let mut settles: Vec<Option<Settle>> = Vec::with_capacity(deliveries.len());
+    let mut metas: Vec<Meta> = Vec::with_capacity(deliveries.len());
+    let mut inputs: Vec<Incoming<S::Input>> = Vec::new();
+    let mut input_positions: Vec<usize> = Vec::new();
+    for (i, delivery) in deliveries.iter().enumerate() {
+        let meta = meta_of(delivery);
+        match decode_json::<S::Input>(&delivery.data, S::schema_of) {
+            Err(e) => settles.push(Some(Settle::Dead(e.reason, e.error))),
+            Ok(input) => match ctx.fault.before_process(S::NAME, meta.application_id.as_deref()) {
+                Some(error) => settles.push(Some(Settle::Retry(error))),
+                None => {
+                    settles.push(None);
+                    input_positions.push(i);
+                    inputs.push(Incoming { input, meta: meta.clone() });
+                }
+            },
+        }
+        metas.push(meta);
+    }
+
+    if !inputs.is_empty() {
+        let outcomes = match stage.process(&inputs).await {
+            Ok(outcomes) => outcomes,
+            Err(unavailable) => {
+                for delivery in &deliveries {
+                    if let Err(e) = delivery.acker.nack(BasicNackOptions { requeue: true, multiple: false }).await {
+                        return BatchEnd::Broken(e.into());
+                    }
+                }
+                return BatchEnd::Unavailable(unavailable);
+            }
+        };
+        if outcomes.len() != inputs.len() {
+            tracing::error!(stage = %S::NAME, "stage returned {} outcomes for {} messages", outcomes.len(), inputs.len());
+        }
+        for (pos, outcome) in input_positions.iter().zip(outcomes) {
+            settles[*pos] = Some(match outcome {
+                Outcome::Done(out) => Settle::Onward(out),
+                Outcome::Retry(e) => Settle::Retry(e),
+                Outcome::Permanent(e) => Settle::Dead(DeadReason::Permanent, e),
+            });
+        }
+    }
+
+    for (settle, meta) in settles.iter().zip(&metas) {
+        if matches!(settle, Some(Settle::Onward(_)))
+            && ctx.fault.after_commit(S::NAME, meta.application_id.as_deref()) == FaultAction::Crash
+        {
+            return BatchEnd::Crash;
+        }
+    }
+
+    let settled = deliveries.iter().zip(settles).zip(&metas).map(|((delivery, settle), meta)| {
+        let span = tracing::info_span!("message", stage = %S::NAME, correlation_id = %meta.correlation_id,
+            application_id = meta.application_id.as_deref().unwrap_or("-"), attempt = meta.attempt);
+        settle_one::<S>(&ctx, &publisher, delivery, meta, settle).instrument(span)
+    });
+    for result in join_all(settled).await {
+        if let Err(e) = result {
+            return BatchEnd::Broken(e);
+        }
+    }
+    BatchEnd::Settled
+}
+
+/// Publishes what follows a message, then acks it; a failed publish hands the message back to the
+/// queue instead (its effect is idempotent, so doing it again is safe).
+async fn settle_one<S: Stage>(
+    ctx: &RunContext,
+    publisher: &Publisher,
+    delivery: &Delivery,
+    meta: &Meta,
+    settle: Option<Settle>,
+) -> anyhow::Result<()> {
+    let topology = &ctx.topology;
+    let published: Result<(), PublishError> = match settle {
+        // Every message got a settle above; None cannot happen, and retrying is the safe answer.
+        None => retry(publisher, topology, S::NAME, delivery, meta.attempt, "no outcome").await.map(drop),
+        Some(Settle::Onward(outgoing)) => {
+            let results = join_all(outgoing.iter().map(|out| publish_onward(publisher, topology, out, 1))).await;
+            results.into_iter().collect()
+        }
+        Some(Settle::Retry(error)) if meta.attempt >= ctx.settings.amqp.max_attempts => {
+            tracing::error!(error, attempts = meta.attempt, "retries exhausted, dead-lettering");
+            dead_letter(publisher, topology, S::NAME, delivery, DeadReason::RetriesExhausted, meta.attempt, &error).await
+        }
+        Some(Settle::Retry(error)) => {
+            let tier = retry(publisher, topology, S::NAME, delivery, meta.attempt, &error).await;
+            if let Ok(tier) = &tier {
+                tracing::warn!(error, tier_ms = tier, "transient failure, retrying after a delay");
+            }
+            tier.map(drop)
+        }
+        Some(Settle::Dead(reason, error)) => {
+            tracing::error!(error, reason = reason.as_str(), "dead-lettering");
+            dead_letter(publisher, topology, S::NAME, delivery, reason, meta.attempt, &error).await
+        }
+    };
+    match published {
+        Ok(()) => delivery.acker.ack(BasicAckOptions::default()).await.map(drop).context("acking"),
+        Err(e) => {
+            tracing::warn!(error = %e, "publish failed, returning the message to its queue");
+            delivery.acker.nack(BasicNackOptions { requeue: true, multiple: false }).await.map(drop).context("nacking")
+        }
+    }
+}

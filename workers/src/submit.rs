@@ -1,0 +1,13 @@
+//! Publishing a creation request: the one path the bot, `ariza submit` and the benchmark share.
+
+use crate::broker::{PublishError, Publisher, message_properties};
+use ariza_shared::domain::CreationRequest;
+use ariza_shared::topology::{Stage, Topology};
+
+/// Publishes `req` to the validation stage and waits for the broker's confirm. When this returns
+/// `Ok`, the request is durable in the broker.
+pub async fn publish_creation(publisher: &Publisher, topology: &Topology, req: &CreationRequest) -> Result<(), PublishError> {
+    let body = serde_json::to_vec(req).unwrap_or_default();
+    let props = message_properties(&req.correlation_id.to_string(), Some(&req.application_id.to_string()), 1);
+    publisher.publish(&topology.work_exchange(), Stage::Validation.as_str(), &body, props).await
+}

@@ -1,0 +1,175 @@
+//! The Telegram Bot API, for sending notifications. The base URL is configuration, so tests and
+//! the benchmark point it at a local fake.
+//!
+//! Telegram's limits (about 30 messages/s per bot, 1/s per chat) are kept here; across processes
+//! they hold because the notification queue has a single active consumer. A 429 pauses *all*
+//! sending for its `retry_after` and is not counted as an attempt; a 403 (the user blocked the bot)
+//! is permanent; 5xx and network errors are transient.
+
+use ariza_shared::config::TelegramSettings;
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Why a message was not sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// 403: the user blocked the bot, or never started it. Permanent.
+    #[error("blocked: {0}")]
+    Blocked(String),
+    /// 400 and the like: Telegram will never take this message. Permanent.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// 5xx, network, timeouts, or 429 for too long: try again later.
+    #[error("transient: {0}")]
+    Transient(String),
+}
+
+/// At most this many 429s in a row for one message before it counts as a transient failure.
+const MAX_RETRY_AFTERS: u32 = 10;
+
+struct Limits {
+    global: DefaultDirectRateLimiter,
+    per_chat: DefaultKeyedRateLimiter<i64>,
+}
+
+/// A Bot API client shared by every sender in the process.
+pub struct TelegramClient {
+    http: reqwest::Client,
+    base_url: String,
+    token: SecretString,
+    limits: Option<Limits>,
+    paused_until: Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for TelegramClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelegramClient").field("base_url", &self.base_url).field("limits", &self.limits.is_some()).finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct ApiResponse {
+    ok: bool,
+    #[serde(default)]
+    result: Option<serde_json::Value>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    parameters: Option<ResponseParameters>,
+}
+
+#[derive(Deserialize)]
+struct ResponseParameters {
+    retry_after: Option<u64>,
+}
+
+impl TelegramClient {
+    pub fn new(settings: &TelegramSettings) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(settings.request_timeout_ms))
+            .pool_max_idle_per_host(64)
+            .build()?;
+        let limits = settings.rate_limits.then(|| {
+            let global = NonZeroU32::new(settings.global_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+            let per_chat = Quota::with_period(Duration::from_millis(settings.per_chat_interval_ms.max(1)))
+                .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN));
+            Limits { global: RateLimiter::direct(Quota::per_second(global)), per_chat: RateLimiter::keyed(per_chat) }
+        });
+        Ok(Self {
+            http,
+            base_url: settings.api_base_url.trim_end_matches('/').to_owned(),
+            token: settings.token.clone(),
+            limits,
+            paused_until: Mutex::new(None),
+        })
+    }
+
+    /// `{base}/bot{token}/{method}`. Holds the token: never log it.
+    fn url(&self, method: &str) -> String {
+        format!("{}/bot{}/{method}", self.base_url, self.token.expose_secret())
+    }
+
+    async fn wait_while_paused(&self) {
+        loop {
+            let until = *self.paused_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match until {
+                Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
+                _ => return,
+            }
+        }
+    }
+
+    fn pause_for(&self, retry_after: Duration) {
+        let mut paused = self.paused_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let until = Instant::now() + retry_after;
+        if paused.is_none_or(|p| p < until) {
+            *paused = Some(until);
+        }
+    }
+
+    /// Sends a text message; returns Telegram's message id.
+    pub async fn send_message(&self, chat_id: i64, text: &str) -> Result<i64, SendError> {
+        let body = serde_json::json!({ "chat_id": chat_id, "text": text, "link_preview_options": { "is_disabled": true } });
+        let mut retry_afters = 0;
+        loop {
+            self.wait_while_paused().await;
+            if let Some(limits) = &self.limits {
+                limits.per_chat.until_key_ready(&chat_id).await;
+                limits.global.until_ready().await;
+            }
+            let response = self.http.post(self.url("sendMessage")).json(&body).send().await;
+            let response = match response {
+                Ok(r) => r,
+                // without_url: the URL holds the token.
+                Err(e) => return Err(SendError::Transient(e.without_url().to_string())),
+            };
+            let status = response.status().as_u16();
+            let parsed: Option<ApiResponse> = response.json().await.ok();
+            let description = parsed.as_ref().and_then(|p| p.description.clone()).unwrap_or_else(|| format!("HTTP {status}"));
+            match status {
+                200 => {
+                    return match parsed {
+                        Some(ApiResponse { ok: true, result: Some(result), .. }) => {
+                            Ok(result.get("message_id").and_then(serde_json::Value::as_i64).unwrap_or_default())
+                        }
+                        _ => Err(SendError::Transient(format!("unexpected answer: {description}"))),
+                    };
+                }
+                429 => {
+                    let secs = parsed.and_then(|p| p.parameters).and_then(|p| p.retry_after).unwrap_or(1);
+                    retry_afters += 1;
+                    tracing::warn!(retry_after_s = secs, "Telegram answered 429, pausing all sending");
+                    self.pause_for(Duration::from_secs(secs));
+                    if retry_afters >= MAX_RETRY_AFTERS {
+                        return Err(SendError::Transient(format!("429 {MAX_RETRY_AFTERS} times: {description}")));
+                    }
+                }
+                403 => return Err(SendError::Blocked(description)),
+                400 | 404 => return Err(SendError::Rejected(description)),
+                _ => return Err(SendError::Transient(format!("HTTP {status}: {description}"))),
+            }
+        }
+    }
+
+    /// A health check for the breaker: `getMe`.
+    pub async fn get_me(&self) -> Result<(), String> {
+        let response = self.http.post(self.url("getMe")).send().await.map_err(|e| e.without_url().to_string())?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("getMe answered HTTP {}", response.status().as_u16()))
+        }
+    }
+
+    /// Forgets per-chat limiter state of chats that have been quiet, so memory stays bounded.
+    pub fn forget_quiet_chats(&self) {
+        if let Some(limits) = &self.limits {
+            limits.per_chat.retain_recent();
+        }
+    }
+}
