@@ -22,10 +22,6 @@ state-completed = выполнена
 state-rated = оценена
 state-cancelled = отменена
 
--kind = { $kind ->
-    [connection] на подключение
-   *[technical] на техобслуживание
-}
 
 ## Ошибки
 error-permission-create = Ваша роль ({ $role ->
@@ -33,7 +29,10 @@ error-permission-create = Ваша роль ({ $role ->
     [technician] техник
     [administrator] администратор
    *[other] { $role }
-}) не может создавать заявки { -kind }.
+}) не может создавать заявки { $kind ->
+    [connection] на подключение
+   *[technical] на техобслуживание
+}.
 error-permission-transition = Ваша роль не может выполнить это действие.
 error-unknown-staff = Вы не зарегистрированы как сотрудник. Обратитесь к администратору.
 error-inactive-staff = Ваша учётная запись неактивна. Обратитесь к администратору.
@@ -69,15 +68,24 @@ client-created-self = Создана самим клиентом
 no-comment = без комментария
 
 ## Уведомления рабочего процесса
-wf-route-client = ✅ Ваша заявка { -kind } №{ $number } принята.{ $staff_created ->
+wf-route-client = ✅ Ваша заявка { $kind ->
+    [connection] на подключение
+   *[technical] на техобслуживание
+} №{ $number } принята.{ $staff_created ->
     [yes] { " " }Её создал для вас наш сотрудник.
    *[no] {""}
 } Адрес: { $address }.
-wf-route-creator = ✅ Заявка { -kind } №{ $number }, созданная вами для клиента { $client_name }, зарегистрирована и передана { $kind ->
+wf-route-creator = ✅ Заявка { $kind ->
+    [connection] на подключение
+   *[technical] на техобслуживание
+} №{ $number }, созданная вами для клиента { $client_name }, зарегистрирована и передана { $kind ->
     [connection] менеджерам
    *[technical] контролёрам
 }.
-wf-route-participant = 🆕 Новая заявка { -kind } №{ $number }: клиент { $client_name }, адрес: { $address }. { $staff_created ->
+wf-route-participant = 🆕 Новая заявка { $kind ->
+    [connection] на подключение
+   *[technical] на техобслуживание
+} №{ $number }: клиент { $client_name }, адрес: { $address }. { $staff_created ->
     [yes] Создана сотрудником ({ $creator_role }) для клиента.
    *[no] Создана самим клиентом.
 }

@@ -22,10 +22,6 @@ state-completed = bajarildi
 state-rated = baholandi
 state-cancelled = bekor qilindi
 
--kind = { $kind ->
-    [connection] ulanish
-   *[technical] texnik xizmat
-}
 
 ## Xatolar
 error-permission-create = Sizning rolingiz ({ $role ->
@@ -33,7 +29,10 @@ error-permission-create = Sizning rolingiz ({ $role ->
     [technician] texnik
     [administrator] administrator
    *[other] { $role }
-}) { -kind } arizasini yarata olmaydi.
+}) { $kind ->
+    [connection] ulanish
+   *[technical] texnik xizmat
+} arizasini yarata olmaydi.
 error-permission-transition = Sizning rolingiz bu amalni bajara olmaydi.
 error-unknown-staff = Siz xodim sifatida ro'yxatdan o'tmagansiz. Administratorga murojaat qiling.
 error-inactive-staff = Hisobingiz faol emas. Administratorga murojaat qiling.
@@ -68,15 +67,24 @@ client-created-self = Mijozning o'zi yaratgan
 no-comment = izohsiz
 
 ## Ish jarayoni bildirishnomalari
-wf-route-client = ✅ Sizning { -kind } arizangiz №{ $number } qabul qilindi.{ $staff_created ->
+wf-route-client = ✅ Sizning { $kind ->
+    [connection] ulanish
+   *[technical] texnik xizmat
+} arizangiz №{ $number } qabul qilindi.{ $staff_created ->
     [yes] { " " }Uni siz uchun xodimimiz yaratdi.
    *[no] {""}
 } Manzil: { $address }.
-wf-route-creator = ✅ { $client_name } uchun yaratgan { -kind } arizangiz №{ $number } ro'yxatga olindi va { $kind ->
+wf-route-creator = ✅ { $client_name } uchun yaratgan { $kind ->
+    [connection] ulanish
+   *[technical] texnik xizmat
+} arizangiz №{ $number } ro'yxatga olindi va { $kind ->
     [connection] menejerlarga
    *[technical] nazoratchilarga
 } yuborildi.
-wf-route-participant = 🆕 Yangi { -kind } arizasi №{ $number }: mijoz { $client_name }, manzil: { $address }. { $staff_created ->
+wf-route-participant = 🆕 Yangi { $kind ->
+    [connection] ulanish
+   *[technical] texnik xizmat
+} arizasi №{ $number }: mijoz { $client_name }, manzil: { $address }. { $staff_created ->
     [yes] Mijoz uchun xodim ({ $creator_role }) yaratgan.
    *[no] Mijozning o'zi yaratgan.
 }

@@ -43,12 +43,16 @@ pub fn decode_json<T: DeserializeOwned>(body: &[u8], schema_of: fn(&T) -> u32) -
             struct Probe {
                 schema: Option<u32>,
             }
-            let reason = match serde_json::from_slice::<Probe>(body) {
-                Ok(Probe { schema: Some(v) }) if v != SCHEMA_VERSION => DeadReason::UnknownSchema,
-                _ => DeadReason::Malformed,
-            };
-            let what = if e.is_syntax() || e.is_eof() { "not JSON" } else { "not a valid message" };
-            Err(DecodeError { reason, error: format!("{what}: {e}") })
+            match serde_json::from_slice::<Probe>(body) {
+                Ok(Probe { schema: Some(v) }) if v != SCHEMA_VERSION => Err(DecodeError {
+                    reason: DeadReason::UnknownSchema,
+                    error: format!("schema version {v} is not {SCHEMA_VERSION}: {e}"),
+                }),
+                _ => {
+                    let what = if e.is_syntax() || e.is_eof() { "not JSON" } else { "not a valid message" };
+                    Err(DecodeError { reason: DeadReason::Malformed, error: format!("{what}: {e}") })
+                }
+            }
         }
     }
 }
@@ -71,9 +75,9 @@ mod tests {
     #[test]
     fn tells_malformed_bodies_from_unknown_schemas() {
         assert!(decode_json::<Msg>(br#"{"schema":1,"name":"a"}"#, schema).is_ok());
-        assert_eq!(decode_json::<Msg>(b"not json at all", schema).map(|_| ()).unwrap_err().reason, DeadReason::Malformed);
-        assert_eq!(decode_json::<Msg>(br#"{"schema":1}"#, schema).map(|_| ()).unwrap_err().reason, DeadReason::Malformed);
-        assert_eq!(decode_json::<Msg>(br#"{"schema":7,"name":"a"}"#, schema).map(|_| ()).unwrap_err().reason, DeadReason::UnknownSchema);
-        assert_eq!(decode_json::<Msg>(br#"{"schema":9,"other":true}"#, schema).map(|_| ()).unwrap_err().reason, DeadReason::UnknownSchema);
+        assert_eq!(decode_json::<Msg>(b"not json at all", schema).map(|_| ()).expect_err("refused").reason, DeadReason::Malformed);
+        assert_eq!(decode_json::<Msg>(br#"{"schema":1}"#, schema).map(|_| ()).expect_err("refused").reason, DeadReason::Malformed);
+        assert_eq!(decode_json::<Msg>(br#"{"schema":7,"name":"a"}"#, schema).map(|_| ()).expect_err("refused").reason, DeadReason::UnknownSchema);
+        assert_eq!(decode_json::<Msg>(br#"{"schema":9,"other":true}"#, schema).map(|_| ()).expect_err("refused").reason, DeadReason::UnknownSchema);
     }
 }

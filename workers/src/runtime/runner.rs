@@ -18,7 +18,7 @@ use lapin::types::{FieldTable, ShortString};
 use lapin::{Connection, Consumer};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
@@ -69,7 +69,7 @@ pub async fn run_stage<S: Stage>(
 
     loop {
         let tag = format!("{}-{}", S::NAME, uuid::Uuid::new_v4().simple());
-        let mut consumer = channel
+        let consumer = channel
             .basic_consume(
                 ShortString::from(queue.as_str()),
                 ShortString::from(tag.as_str()),
@@ -78,35 +78,67 @@ pub async fn run_stage<S: Stage>(
             )
             .await
             .with_context(|| format!("consuming {queue}"))?;
+        // The reader owns the consumer and hands over whole batches, so no batch is ever half
+        // taken when this loop stops waiting for one. Dropping the set aborts it.
+        let (tx, mut batches) = mpsc::channel(1);
+        let mut reader = JoinSet::new();
+        reader.spawn(read_batches(consumer, permits.clone(), ctx.settings.pipeline.batch_max, ctx.settings.pipeline.batch_linger(), tx));
         loop {
-            let permit = tokio::select! {
+            tokio::select! {
                 () = shutdown.cancelled() => {
                     channel.basic_cancel(ShortString::from(tag.as_str()), BasicCancelOptions::default()).await.ok();
+                    requeue_pending(&mut batches).await;
                     drain(&mut in_flight, &ctx.breaker, Duration::from_secs(10)).await.ok();
                     return Ok(());
                 }
-                permit = permits.clone().acquire_owned() => permit.context("semaphore closed")?,
-            };
-            let batch = tokio::select! {
-                () = shutdown.cancelled() => continue,
-                batch = next_batch(&mut consumer, ctx.settings.pipeline.batch_max, ctx.settings.pipeline.batch_linger()) => batch?,
-            };
-            in_flight.spawn(process_batch(stage.clone(), ctx.clone(), publisher.clone(), batch, permit));
-            while let Some(done) = in_flight.try_join_next() {
-                settle_batch_end(done, &ctx.breaker, conn).await?;
-            }
-            if ctx.breaker.is_open() {
-                break;
+                Some(done) = in_flight.join_next() => {
+                    settle_batch_end(done, &ctx.breaker, conn).await?;
+                    if ctx.breaker.is_open() {
+                        break;
+                    }
+                }
+                next = batches.recv() => match next {
+                    Some(Ok((permit, batch))) => {
+                        in_flight.spawn(process_batch(stage.clone(), ctx.clone(), publisher.clone(), batch, permit));
+                    }
+                    Some(Err(e)) => return Err(e),
+                    None => return Err(anyhow!("the batch reader stopped")),
+                },
             }
         }
-        // The breaker is open: stop taking messages (they wait in the queue), let the batches in
-        // flight finish (they requeue what they cannot do), and probe the dependency until it is
-        // healthy again.
+        // The breaker is open: stop taking messages (they wait in the queue), hand back what was
+        // already taken, let the batches in flight finish (they requeue what they cannot do), and
+        // probe the dependency until it is healthy again.
         channel.basic_cancel(ShortString::from(tag.as_str()), BasicCancelOptions::default()).await?;
+        requeue_pending(&mut batches).await;
         drain(&mut in_flight, &ctx.breaker, Duration::from_secs(60)).await?;
-        requeue_buffered(&mut consumer).await;
         if !probe_until_healthy(stage.as_ref(), &ctx, shutdown).await {
             return Ok(());
+        }
+    }
+}
+
+type BatchItem = anyhow::Result<(OwnedSemaphorePermit, Vec<Delivery>)>;
+
+/// Reads batches off the consumer, one permit each, until the consumer ends.
+async fn read_batches(mut consumer: Consumer, permits: Arc<Semaphore>, max: usize, linger: Duration, tx: mpsc::Sender<BatchItem>) {
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else { return };
+        let batch = next_batch(&mut consumer, max, linger).await;
+        let ended = batch.is_err();
+        if tx.send(batch.map(|b| (permit, b))).await.is_err() || ended {
+            return;
+        }
+    }
+}
+
+/// After a cancel, hands back to the queue every batch the reader still had, until it stops.
+async fn requeue_pending(batches: &mut mpsc::Receiver<BatchItem>) {
+    while let Some(item) = batches.recv().await {
+        if let Ok((_, batch)) = item {
+            for delivery in batch {
+                delivery.acker.nack(BasicNackOptions { requeue: true, multiple: false }).await.ok();
+            }
         }
     }
 }
@@ -128,13 +160,6 @@ async fn drain(in_flight: &mut JoinSet<BatchEnd>, breaker: &Breaker, bound: Dura
         in_flight.abort_all();
         Err(anyhow!("batches still in flight after {bound:?}"))
     })
-}
-
-/// After a cancel, deliveries already on their way to this consumer are handed back.
-async fn requeue_buffered(consumer: &mut Consumer) {
-    while let Ok(Some(Ok(delivery))) = tokio::time::timeout(Duration::from_millis(50), consumer.next()).await {
-        delivery.acker.nack(BasicNackOptions { requeue: true, multiple: false }).await.ok();
-    }
 }
 
 async fn settle_batch_end(done: Result<BatchEnd, tokio::task::JoinError>, breaker: &Breaker, conn: &Connection) -> anyhow::Result<()> {

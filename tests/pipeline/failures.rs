@@ -1,0 +1,118 @@
+//! Failures the pipeline must survive: a crash between commit and ack, a database that refuses
+//! connections, and the Bot API answering 429, 500 and 403.
+
+use crate::support::{TestEnv, new_client, request, server_url, wait_until};
+use ariza_fake_bot_api::ScriptedResponse;
+use ariza_shared::domain::{ApplicationKind, Locale, Role};
+use ariza_shared::topology::Stage;
+use ariza_workers::fault::{FaultAction, FaultHook};
+use ariza_workers::pipeline::Component;
+use sqlx::Connection as _;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+/// Crashes each stage once, after it committed its effect and before it acked.
+#[derive(Debug, Default)]
+struct CrashOncePerStage {
+    crashed: Mutex<HashSet<Stage>>,
+}
+
+impl FaultHook for CrashOncePerStage {
+    fn after_commit(&self, stage: Stage, _app: Option<&str>) -> FaultAction {
+        let mut crashed = self.crashed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if crashed.insert(stage) { FaultAction::Crash } else { FaultAction::Continue }
+    }
+}
+
+#[tokio::test]
+async fn a_redelivery_after_commit_creates_nothing_twice_and_still_reaches_notification() {
+    let hook = Arc::new(CrashOncePerStage::default());
+    let env = TestEnv::with_faults(hook.clone()).await;
+    env.staff(10, Role::Manager, Locale::Uz).await;
+    env.staff(11, Role::Manager, Locale::Ru).await;
+    let client = env.client("Kamola", "+998977771122", Some(5555), Locale::Uz).await;
+    let req = request(ApplicationKind::Connection, 10, Role::Manager, ariza_shared::domain::ClientRef::Existing { client_id: client });
+    env.submit(&req).await;
+    env.wait_notified(&[req.application_id]).await;
+    wait_until("every stage crashed once", || async { hook.crashed.lock().map(|c| c.len()).unwrap_or_default() == 4 }).await;
+
+    let id = req.application_id;
+    assert_eq!(env.count_for("SELECT count(*) FROM service_requests WHERE id = $1", id).await, 1);
+    assert_eq!(env.count_for("SELECT count(*) FROM staff_application_audit WHERE application_id = $1", id).await, 1);
+    assert_eq!(env.count_for("SELECT count(*) FROM client_selection_data WHERE application_id = $1", id).await, 1);
+    assert_eq!(env.count_for("SELECT count(*) FROM workflow_transitions WHERE application_id = $1", id).await, 1);
+    assert_eq!(env.count_for("SELECT count(*) FROM notifications WHERE application_id = $1 AND status = 'sent'", id).await, 3);
+    // Client, creator and the other manager: one message each, however often the stages ran.
+    let sent = env.bot.sent_messages();
+    for chat in [5555, 10, 11] {
+        assert_eq!(sent.iter().filter(|m| m.chat_id == chat).count(), 1, "chat {chat}: {sent:?}");
+    }
+    assert_eq!(env.count("SELECT count(*) FROM dead_letters").await, 0);
+    env.cleanup().await;
+}
+
+async fn admin() -> sqlx::PgConnection {
+    sqlx::PgConnection::connect(&format!("{}/postgres", server_url())).await.expect("admin connection")
+}
+
+#[tokio::test]
+async fn a_database_refusing_connections_delays_work_and_loses_and_dead_letters_nothing() {
+    let env = TestEnv::start().await;
+    env.staff(20, Role::CallCentreOperator, Locale::Ru).await;
+    let mut admin = admin().await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", env.db_name))).execute(&mut admin).await.expect("alter");
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()")
+        .bind(&env.db_name)
+        .execute(&mut admin)
+        .await
+        .expect("terminate");
+
+    let requests: Vec<_> = (0..5)
+        .map(|i| request(if i % 2 == 0 { ApplicationKind::Connection } else { ApplicationKind::Technical }, 20, Role::CallCentreOperator, new_client(100 + i)))
+        .collect();
+    for req in &requests {
+        env.submit(req).await;
+    }
+    // The validation stage finds the database down, opens its breaker, and keeps probing it for
+    // longer than the open interval.
+    let breaker = env.pipeline.breaker(Component::Stage(Stage::Validation));
+    wait_until("the breaker opens and probes at least three times", || async { breaker.times_opened() >= 1 && breaker.probes() >= 3 }).await;
+    assert!(breaker.is_open());
+
+    sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", env.db_name))).execute(&mut admin).await.expect("alter");
+    let ids: Vec<_> = requests.iter().map(|r| r.application_id).collect();
+    env.wait_notified(&ids).await;
+    assert!(!breaker.is_open());
+    assert_eq!(env.count("SELECT count(*) FROM service_requests").await, 5);
+    assert_eq!(env.count("SELECT count(*) FROM dead_letters").await, 0, "an outage dead-letters nothing");
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_bot_api_answering_429_then_500_then_403_is_paused_retried_and_recorded_as_blocked() {
+    let env = TestEnv::start().await;
+    env.staff(30, Role::Controller, Locale::Uz).await;
+    env.bot.push_response("sendMessage", ScriptedResponse::too_many_requests(1));
+    env.bot.push_response("sendMessage", ScriptedResponse::server_error());
+    env.bot.push_response("sendMessage", ScriptedResponse::forbidden_blocked());
+    let req = request(ApplicationKind::Technical, 30, Role::Controller, new_client(9));
+    env.submit(&req).await;
+    env.wait_notified(&[req.application_id]).await;
+
+    let (status, attempts, error): (String, i32, Option<String>) = sqlx::query_as(
+        "SELECT status, attempts, last_error FROM notifications WHERE application_id = $1 AND recipient_kind = 'staff'",
+    )
+    .bind(req.application_id.0)
+    .fetch_one(&env.pool)
+    .await
+    .expect("creator's notification");
+    assert_eq!(status, "blocked", "a 403 is permanent");
+    assert_eq!(attempts, 2, "the 500 counted as an attempt, the 429 did not");
+    assert!(error.as_deref().is_some_and(|e| e.contains("blocked")), "{error:?}");
+    let calls = env.bot.calls_of("sendMessage");
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert_eq!(calls.iter().map(|c| c.status).collect::<Vec<_>>(), [429, 500, 403]);
+    assert!(calls[1].at.duration_since(calls[0].at).as_secs_f64() >= 1.0, "sending paused for retry_after");
+    assert_eq!(env.count("SELECT count(*) FROM dead_letters").await, 0, "a blocked user is not a dead letter");
+    env.cleanup().await;
+}
