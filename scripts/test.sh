@@ -71,6 +71,8 @@ cargo build --workspace --all-targets
 
 status1=0
 status2=0
+out1=$(mktemp) out2=$(mktemp)
+trap 'rm -f "$out1" "$out2"' EXIT
 if [[ $runner == nextest ]]; then
     # With a user filter, phase 1 may legitimately match nothing.
     no_tests_1=()
@@ -78,22 +80,32 @@ if [[ $runner == nextest ]]; then
 
     log "phase 1/2 (parallel): cargo nextest run --workspace --no-fail-fast -E 'not test(/serial_/)' ${extra[*]}"
     cargo nextest run --workspace --no-fail-fast -E 'not test(/serial_/)' \
-        "${no_tests_1[@]}" "${extra[@]}" || status1=$?
+        "${no_tests_1[@]}" "${extra[@]}" 2>&1 | tee "$out1" || status1=$?
 
     log "phase 2/2 (one at a time): cargo nextest run --workspace --no-fail-fast -E 'test(/serial_/)' -j 1 --no-tests=pass ${extra[*]}"
     cargo nextest run --workspace --no-fail-fast -E 'test(/serial_/)' -j 1 \
-        --no-tests=pass "${extra[@]}" || status2=$?
+        --no-tests=pass "${extra[@]}" 2>&1 | tee "$out2" || status2=$?
 else
     log "phase 1/2 (parallel): cargo test --workspace --no-fail-fast -- --skip serial_ ${extra[*]}"
-    cargo test --workspace --no-fail-fast -- --skip serial_ "${extra[@]}" || status1=$?
+    cargo test --workspace --no-fail-fast -- --skip serial_ "${extra[@]}" 2>&1 | tee "$out1" || status1=$?
 
     log "phase 2/2 (one at a time): cargo test --workspace --no-fail-fast -- serial_ --test-threads=1 ${extra[*]}"
-    cargo test --workspace --no-fail-fast -- serial_ --test-threads=1 "${extra[@]}" || status2=$?
+    cargo test --workspace --no-fail-fast -- serial_ --test-threads=1 "${extra[@]}" 2>&1 | tee "$out2" || status2=$?
 fi
+
+# Both phases' counts in one closing line: nextest's "Summary ... N passed, M failed" lines, or
+# cargo test's "test result: ... N passed; M failed" lines.
+count() {
+    grep -hE '^\s*Summary .* tests? run:|^test result:' "$out1" "$out2" 2>/dev/null |
+        grep -oE "[0-9]+ $1" | awk '{ s += $1 } END { print s + 0 }'
+}
+passed=$(count passed)
+failed=$(count failed)
 
 result() { if (($1 == 0)); then printf 'passed'; else printf 'FAILED (exit %s)' "$1"; fi; }
 log "phase 1 (parallel tests): $(result "$status1")"
 log "phase 2 (serial_ tests):  $(result "$status2")"
+echo "total: $passed passed, $failed failed"
 if ((status1 != 0 || status2 != 0)); then
     exit 1
 fi

@@ -36,7 +36,10 @@ Environment:
   ARIZA_AMQP_URL        default amqp://guest:guest@127.0.0.1:5672/%2f
   ARIZA__DATABASE__URL  passed to ariza; defaults to ARIZA_DATABASE_URL
   ARIZA__AMQP__URL      passed to ariza; defaults to ARIZA_AMQP_URL
-  ARIZA__TELEGRAM__TOKEN  if set, the Telegram bot is started too
+  ARIZA__TELEGRAM__TOKEN  if set, the Telegram bot is started too; if not,
+                        a local fake Bot API (ariza fake-bot-api) receives and
+                        prints the notifications
+  ARIZA_FAKE_BOT_API_PORT its port on 127.0.0.1 (default 8081)
   ARIZA_SERVICE_TIMEOUT seconds to wait for a service to start (default 60)
 EOF
 }
@@ -100,6 +103,7 @@ stop_one() {
 if [[ $mode == stop ]]; then
     stop_one bot
     stop_one workers
+    stop_one fake-bot-api
     log "PostgreSQL and RabbitMQ are left running"
     exit 0
 fi
@@ -108,7 +112,7 @@ fi
 # services, toolchain, database, build, migrations
 # ---------------------------------------------------------------------------
 
-for name in workers bot; do
+for name in fake-bot-api workers bot; do
     if pid=$(running_pid "$name"); then
         die "$name is already running (pid $pid, started by an earlier scripts/up.sh); run scripts/up.sh --stop first to restart it"
     fi
@@ -144,7 +148,13 @@ if [[ -n "${ARIZA__TELEGRAM__TOKEN:-}" ]]; then
         bot_note="not started: ARIZA__TELEGRAM__TOKEN is set, but this build of ariza has no 'bot' subcommand ($BIN help bot failed)"
     fi
 else
-    bot_note="not started: no token configured (set ARIZA__TELEGRAM__TOKEN to start it)"
+    # No Telegram token: notifications go to a local fake Bot API that prints them, so the whole
+    # pipeline can be watched on a machine that cannot reach Telegram.
+    : "${ARIZA_FAKE_BOT_API_PORT:=8081}"
+    export ARIZA__TELEGRAM__TOKEN="000000:local-fake-token"
+    export ARIZA__TELEGRAM__API_BASE_URL="http://127.0.0.1:$ARIZA_FAKE_BOT_API_PORT"
+    procs=(fake-bot-api workers)
+    bot_note="not started: no token configured (set ARIZA__TELEGRAM__TOKEN to start it); notifications go to the local fake Bot API on 127.0.0.1:$ARIZA_FAKE_BOT_API_PORT"
 fi
 
 mkdir -p "$RUN_DIR" "$LOG_DIR"
@@ -154,7 +164,7 @@ summary() {
     log "-------------------------------------------------------------------"
     log "PostgreSQL: $(redact_url "$ARIZA__DATABASE__URL")"
     log "RabbitMQ:   $(redact_url "$ARIZA__AMQP__URL")"
-    for name in workers bot; do
+    for name in fake-bot-api workers bot; do
         if [[ " ${procs[*]} " == *" $name "* ]]; then
             if [[ $how == detach ]]; then
                 pid=$(running_pid "$name" || true)

@@ -2,6 +2,9 @@
 //!
 //! `main.rs` only calls [`main`]; each subcommand lives in [`commands`] so tests can call it.
 
+// Printing is this crate's interface; the workspace lint is for libraries that should log.
+#![allow(clippy::print_stdout)]
+
 pub mod commands;
 
 use ariza_shared::config::Settings;
@@ -33,6 +36,9 @@ pub enum Command {
     DeadLetters(commands::dead_letters::DeadLettersCommand),
     /// Print the workflow state machine as a Mermaid diagram.
     Workflow,
+    /// Serve a local fake Telegram Bot API that prints what it is sent (no Telegram needed).
+    #[command(name = "fake-bot-api")]
+    FakeBotApi(commands::fake_bot_api::Args),
 }
 
 /// Parses the command line, loads configuration, installs telemetry and runs the command.
@@ -71,6 +77,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCod
         Command::Staff(cmd) => commands::staff::run(cmd, &settings).await,
         Command::Submit(args) => commands::submit::run(args, &settings).await,
         Command::DeadLetters(cmd) => commands::dead_letters::run(cmd, &settings).await,
+        Command::FakeBotApi(args) => commands::fake_bot_api::run(args).await,
         Command::Workflow => {
             println!("{}", ariza_shared::workflow::mermaid());
             Ok(ExitCode::SUCCESS)

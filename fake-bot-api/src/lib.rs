@@ -51,10 +51,16 @@ impl FakeBotApi {
     /// recorded with `token_ok == false`). Fails when called outside a Tokio
     /// runtime or when the socket cannot be bound.
     pub fn start(token: &str) -> anyhow::Result<FakeBotApi> {
+        Self::start_on(token, 0)
+    }
+
+    /// Like [`FakeBotApi::start`], on `127.0.0.1:port` (0 picks a free port): for running the
+    /// pipeline locally without Telegram (`ariza fake-bot-api`).
+    pub fn start_on(token: &str, port: u16) -> anyhow::Result<FakeBotApi> {
         let runtime = tokio::runtime::Handle::try_current()
             .context("FakeBotApi::start must be called within a Tokio runtime")?;
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .context("binding the fake Bot API on 127.0.0.1:0")?;
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+            .with_context(|| format!("binding the fake Bot API on 127.0.0.1:{port}"))?;
         listener
             .set_nonblocking(true)
             .context("making the fake Bot API socket non-blocking")?;

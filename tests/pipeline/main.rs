@@ -4,6 +4,7 @@
 
 mod support;
 
+mod cli;
 mod creation;
 mod dead_letters;
 mod failures;

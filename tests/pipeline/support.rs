@@ -181,6 +181,21 @@ impl TestEnv {
             .expect("publish raw");
     }
 
+    /// Messages ready in a stage's queue (a passive declare: nothing is consumed).
+    pub async fn queue_depth(&self, stage: ariza_shared::topology::Stage) -> u32 {
+        let channel = self.conn.create_channel().await.expect("channel");
+        let queue = channel
+            .queue_declare(
+                ShortString::from(self.settings.topology().queue(stage).as_str()),
+                lapin::options::QueueDeclareOptions { passive: true, ..Default::default() },
+                lapin::types::FieldTable::default(),
+            )
+            .await
+            .expect("passive declare");
+        channel.close(200, ShortString::from("done")).await.ok();
+        queue.message_count()
+    }
+
     pub async fn count(&self, sql: &'static str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.expect(sql)
     }

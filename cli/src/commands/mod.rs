@@ -1,6 +1,7 @@
 //! The subcommands.
 
 pub mod dead_letters;
+pub mod fake_bot_api;
 pub mod staff;
 pub mod submit;
 pub mod workers;

@@ -18,7 +18,7 @@ pub struct Args {
 
 pub async fn run(args: Args, settings: Settings) -> anyhow::Result<ExitCode> {
     if !args.skip_feature_check {
-        ariza_workers::broker::require_feature_flags().await?;
+        ariza_workers::broker::require_feature_flags(&settings.amqp).await?;
     }
     let components = if args.stages.is_empty() { Component::all() } else { args.stages };
     let pipeline = Pipeline::new(settings)?;

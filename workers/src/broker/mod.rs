@@ -105,6 +105,7 @@ pub async fn declare(channel: &Channel, topology: &Topology) -> anyhow::Result<(
 
 /// What the feature-flag check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub enum FeatureFlags {
     /// Every flag the topology needs is enabled.
     Enabled,
@@ -118,9 +119,55 @@ pub enum FeatureFlags {
 /// dead-lettering depends on in RabbitMQ 3.10.
 pub const REQUIRED_FEATURE_FLAGS: &[&str] = &["quorum_queue", "stream_queue"];
 
-/// Asks the broker which feature flags are on, through the local `rabbitmqctl` (the workers
+/// Asks the broker which feature flags are on: through the management API when
+/// `amqp.management_url` is configured, otherwise through the local `rabbitmqctl` (the workers
 /// usually run beside the broker; elsewhere the check says it could not ask).
-pub async fn check_feature_flags() -> FeatureFlags {
+pub async fn check_feature_flags(settings: &AmqpSettings) -> FeatureFlags {
+    match settings.management_url() {
+        Some(url) => check_feature_flags_http(url).await,
+        None => check_feature_flags_cli().await,
+    }
+}
+
+/// The flags that are not `enabled` in a list of `(name, state)`.
+fn disabled_flags<'a>(states: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> FeatureFlags {
+    let disabled: Vec<String> = REQUIRED_FEATURE_FLAGS
+        .iter()
+        .filter(|flag| !states.clone().any(|(name, state)| name == **flag && state == "enabled"))
+        .map(|f| (*f).to_owned())
+        .collect();
+    if disabled.is_empty() { FeatureFlags::Enabled } else { FeatureFlags::Disabled(disabled) }
+}
+
+async fn check_feature_flags_http(url: &str) -> FeatureFlags {
+    let Ok(mut parsed) = reqwest::Url::parse(url) else {
+        return FeatureFlags::Unknown("amqp.management_url is not a URL".to_owned());
+    };
+    let user = parsed.username().to_owned();
+    let password = parsed.password().map(str::to_owned);
+    // The credentials go in the Authorization header, never in a URL that could be logged.
+    parsed.set_username("").ok();
+    parsed.set_password(None).ok();
+    let Ok(endpoint) = parsed.join("api/feature-flags") else {
+        return FeatureFlags::Unknown("amqp.management_url cannot be extended".to_owned());
+    };
+    let client = reqwest::Client::new();
+    let request = client.get(endpoint).basic_auth(user, password).timeout(Duration::from_secs(10));
+    let flags: Vec<serde_json::Value> = match request.send().await.and_then(reqwest::Response::error_for_status) {
+        Ok(response) => match response.json().await {
+            Ok(flags) => flags,
+            Err(e) => return FeatureFlags::Unknown(format!("management API answer: {}", e.without_url())),
+        },
+        Err(e) => return FeatureFlags::Unknown(format!("management API: {}", e.without_url())),
+    };
+    let states: Vec<(&str, &str)> = flags
+        .iter()
+        .filter_map(|f| Some((f.get("name")?.as_str()?, f.get("state")?.as_str()?)))
+        .collect();
+    disabled_flags(states.iter().copied())
+}
+
+async fn check_feature_flags_cli() -> FeatureFlags {
     let output = tokio::process::Command::new("rabbitmqctl")
         .args(["-q", "list_feature_flags", "name", "state"])
         .kill_on_drop(true)
@@ -132,23 +179,17 @@ pub async fn check_feature_flags() -> FeatureFlags {
         Err(_) => return FeatureFlags::Unknown("rabbitmqctl did not answer in 20 s".to_owned()),
     };
     let text = String::from_utf8_lossy(&output.stdout);
-    let disabled: Vec<String> = REQUIRED_FEATURE_FLAGS
-        .iter()
-        .filter(|flag| {
-            !text.lines().any(|line| {
-                let mut cols = line.split_whitespace();
-                cols.next() == Some(**flag) && cols.next() == Some("enabled")
-            })
-        })
-        .map(|f| (*f).to_owned())
-        .collect();
-    if disabled.is_empty() { FeatureFlags::Enabled } else { FeatureFlags::Disabled(disabled) }
+    let states = text.lines().filter_map(|line| {
+        let mut cols = line.split_whitespace();
+        Some((cols.next()?, cols.next()?))
+    });
+    disabled_flags(states)
 }
 
 /// Runs the check at start-up: a disabled flag is an error that says how to fix it; a check that
 /// could not run is a warning.
-pub async fn require_feature_flags() -> anyhow::Result<()> {
-    match check_feature_flags().await {
+pub async fn require_feature_flags(settings: &AmqpSettings) -> anyhow::Result<()> {
+    match check_feature_flags(settings).await {
         FeatureFlags::Enabled => Ok(()),
         FeatureFlags::Disabled(flags) => anyhow::bail!(
             "RabbitMQ feature flag(s) {} disabled: quorum queues with x-dead-letter-strategy=at-least-once need them. \
@@ -160,5 +201,18 @@ pub async fn require_feature_flags() -> anyhow::Result<()> {
             tracing::warn!(why, "could not check RabbitMQ feature flags (quorum_queue, stream_queue); continuing");
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_disabled_flag_is_named() {
+        let states = [("quorum_queue", "enabled"), ("stream_queue", "disabled")];
+        assert_eq!(disabled_flags(states.iter().copied()), FeatureFlags::Disabled(vec!["stream_queue".into()]));
+        let states = [("quorum_queue", "enabled"), ("stream_queue", "enabled"), ("other", "disabled")];
+        assert_eq!(disabled_flags(states.iter().copied()), FeatureFlags::Enabled);
     }
 }

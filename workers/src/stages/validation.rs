@@ -92,10 +92,10 @@ impl Stage for Validation {
                 }
             }
         }
-        if !rejections.is_empty() {
-            if let Err(e) = store_rejections(&self.pool, &rejections).await {
-                return all_failed(&e, batch.len());
-            }
+        if !rejections.is_empty()
+            && let Err(e) = store_rejections(&self.pool, &rejections).await
+        {
+            return all_failed(&e, batch.len());
         }
         Ok(outcomes)
     }
@@ -184,10 +184,10 @@ async fn store_rejections(pool: &PgPool, rejections: &[Rejection<'_>]) -> Result
 /// client was never registered.
 fn masked_payload(req: &CreationRequest) -> serde_json::Value {
     let mut value = serde_json::to_value(req).unwrap_or_default();
-    if let Some(phone) = value.pointer_mut("/client/phone") {
-        if let Some(raw) = phone.as_str() {
-            *phone = serde_json::Value::String(ariza_shared::telemetry::mask_phone(raw));
-        }
+    if let Some(phone) = value.pointer_mut("/client/phone")
+        && let Some(raw) = phone.as_str()
+    {
+        *phone = serde_json::Value::String(ariza_shared::telemetry::mask_phone(raw));
     }
     value
 }
