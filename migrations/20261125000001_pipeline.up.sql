@@ -77,7 +77,7 @@ CREATE INDEX service_requests_assignee_idx ON service_requests (assigned_staff_i
 CREATE TABLE client_selection_data (
     application_id   UUID        PRIMARY KEY REFERENCES service_requests (id),
     client_id        BIGINT      NOT NULL REFERENCES clients (id),
-    selection_method TEXT        NOT NULL CHECK (selection_method IN ('existing', 'new', 'new_matched_existing')),
+    selection_method TEXT        NOT NULL CHECK (selection_method IN ('existing', 'existing_corrected', 'new', 'new_matched_existing')),
     selected_by_staff_id BIGINT  REFERENCES staff (id),
     client_snapshot  JSONB       NOT NULL,
     created_at       TIMESTAMPTZ NOT NULL DEFAULT now()

@@ -97,7 +97,7 @@ fi
 # cargo test's "test result: ... N passed; M failed" lines.
 count() {
     grep -hE '^\s*Summary .* tests? run:|^test result:' "$out1" "$out2" 2>/dev/null |
-        grep -oE "[0-9]+ $1" | awk '{ s += $1 } END { print s + 0 }'
+        grep -oE "[0-9]+ $1" | awk '{ s += $1 } END { print s + 0 }' || true
 }
 passed=$(count passed)
 failed=$(count failed)

@@ -39,6 +39,7 @@ error-inactive-staff = Ваша учётная запись неактивна. 
 error-role-mismatch = Роль в запросе не совпадает с вашей настоящей ролью.
 error-client-not-found = Клиент (ID { $client_id }) не найден.
 error-client-not-linked = Этот клиент не привязан к вашему аккаунту Telegram.
+error-phone-taken = Этот номер телефона принадлежит другому клиенту.
 error-field-unexpected = В заявке этого вида нет такого поля.
 error-transition-illegal = Это действие невозможно в текущем состоянии заявки.
 error-application-not-found = Заявка не найдена.

@@ -39,6 +39,7 @@ error-inactive-staff = Hisobingiz faol emas. Administratorga murojaat qiling.
 error-role-mismatch = So'rovdagi rol sizning haqiqiy rolingizga mos kelmaydi.
 error-client-not-found = Mijoz (ID { $client_id }) topilmadi.
 error-client-not-linked = Bu mijoz sizning Telegram hisobingizga bog'lanmagan.
+error-phone-taken = Bu telefon raqami boshqa mijozga tegishli.
 error-field-unexpected = Bu turdagi arizada bunday maydon yo'q.
 error-transition-illegal = Bu amalni arizaning hozirgi holatida bajarib bo'lmaydi.
 error-application-not-found = Ariza topilmadi.

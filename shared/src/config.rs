@@ -19,6 +19,7 @@ pub struct Settings {
     pub breaker: BreakerSettings,
     pub telegram: TelegramSettings,
     pub log: LogSettings,
+    pub bot: BotSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -64,6 +65,31 @@ pub struct TelegramSettings {
     pub request_timeout_ms: u64,
 }
 
+/// How the bot receives updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BotMode {
+    Polling,
+    Webhook,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BotSettings {
+    pub mode: BotMode,
+    pub webhook_listen: String,
+    pub webhook_url: String,
+    pub webhook_secret: SecretString,
+    pub tariffs: Vec<String>,
+    pub page_size: u16,
+    pub publish_timeout_ms: u64,
+}
+
+impl BotSettings {
+    pub fn publish_timeout(&self) -> Duration {
+        Duration::from_millis(self.publish_timeout_ms)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -99,6 +125,7 @@ impl Settings {
                     .separator("__")
                     .list_separator(",")
                     .with_list_parse_key("amqp.retry_tiers_ms")
+                    .with_list_parse_key("bot.tariffs")
                     .try_parsing(true),
             );
         }
@@ -118,6 +145,9 @@ impl Settings {
         if self.amqp.max_attempts == 0 || self.pipeline.batch_max == 0 || self.pipeline.concurrency == 0 {
             return bad("amqp.max_attempts, pipeline.batch_max and pipeline.concurrency must be positive");
         }
+        if self.bot.page_size == 0 || self.bot.page_size > 20 {
+            return bad("bot.page_size must be between 1 and 20");
+        }
         if self.amqp.prefix.is_empty() || self.amqp.prefix.contains(char::is_whitespace) {
             return bad("amqp.prefix must be a non-empty name without spaces");
         }
@@ -133,7 +163,9 @@ impl Settings {
             prefix: self.amqp.prefix.clone(),
             retry_tiers_ms: tiers,
             delivery_limit: self.amqp.delivery_limit,
-            single_active_notification_consumer: self.telegram.rate_limits,
+            // Always on, whatever `telegram.rate_limits` says: queue arguments cannot change once
+            // a queue exists, and one active sender is what keeps the limits across processes.
+            single_active_notification_consumer: true,
         }
     }
 }

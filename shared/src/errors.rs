@@ -98,6 +98,8 @@ pub enum ClientValidationError {
     NotFound { client_id: i64 },
     #[error("client {client_id} is not linked to the sender's Telegram chat")]
     NotLinked { client_id: i64 },
+    #[error("the new phone number belongs to another client")]
+    PhoneTaken,
 }
 
 impl UserError for ClientValidationError {
@@ -107,6 +109,7 @@ impl UserError for ClientValidationError {
             ClientValidationError::Phone(e) => e.message_key().to_owned(),
             ClientValidationError::NotFound { .. } => "error-client-not-found".to_owned(),
             ClientValidationError::NotLinked { .. } => "error-client-not-linked".to_owned(),
+            ClientValidationError::PhoneTaken => "error-phone-taken".to_owned(),
         }
     }
 
@@ -209,6 +212,7 @@ pub fn all_error_keys() -> Vec<String> {
         "error-role-mismatch",
         "error-client-not-found",
         "error-client-not-linked",
+        "error-phone-taken",
         "error-field-unexpected",
         "error-transition-illegal",
         "error-application-not-found",

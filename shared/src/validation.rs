@@ -3,8 +3,8 @@
 //! The role is taken from the creator's record, never from the message.
 
 use crate::domain::{
-    Address, ApplicationKind, ClientRef, Comment, CreationRequest, CreationSource, Locale, PersonName, PhoneNumber,
-    Role, ShortText, TextError, ValidatedClient, ValidatedCreation, ValidatedForm,
+    Address, ApplicationKind, ClientRef, ClientUpdate, Comment, CreationRequest, CreationSource, PersonName,
+    PhoneNumber, Role, ShortText, TextError, ValidatedClient, ValidatedClientUpdate, ValidatedCreation, ValidatedForm,
 };
 use crate::errors::{ClientValidationError, CreationError, Field, PermissionError};
 use crate::permissions;
@@ -13,7 +13,7 @@ use crate::permissions;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreatorRecord {
     /// A row in `staff`.
-    Staff { id: i64, role: Role, active: bool, language: Locale },
+    Staff { id: i64, role: Role, active: bool, language: crate::domain::Locale },
     /// Not in `staff` (a client acting for themselves, or a stranger).
     NotStaff,
 }
@@ -23,6 +23,8 @@ pub enum CreatorRecord {
 pub struct ClientRecord {
     pub id: i64,
     pub telegram_chat_id: Option<i64>,
+    /// When a correction changes the phone: the client that already has the new number, if any.
+    pub phone_owner: Option<i64>,
 }
 
 /// Checks `req` against the rules. `client` is the record of the client an `Existing` reference
@@ -54,8 +56,14 @@ pub fn validate_creation(
 /// so bad input is refused before it reaches the queue; the pipeline runs them again.
 pub fn precheck(req: &CreationRequest) -> Result<(), CreationError> {
     permissions::check_create(req.creator.role, req.kind)?;
-    if let ClientRef::New(_) = &req.client {
-        check_client(req, None)?;
+    match &req.client {
+        ClientRef::New(_) => {
+            check_client(req, None)?;
+        }
+        ClientRef::Existing { update: Some(update), .. } => {
+            check_update(update)?;
+        }
+        ClientRef::Existing { update: None, .. } => {}
     }
     check_form(req.kind, &req.form).map(drop)
 }
@@ -85,7 +93,8 @@ fn check_creator(req: &CreationRequest, creator: &CreatorRecord) -> Result<(Opti
 
 fn check_client(req: &CreationRequest, record: Option<ClientRecord>) -> Result<ValidatedClient, CreationError> {
     match &req.client {
-        ClientRef::Existing { client_id } => {
+        ClientRef::Existing { client_id, update } => {
+            let update = update.as_ref().filter(|u| !u.is_empty()).map(check_update).transpose()?;
             let record = record.filter(|r| r.id == *client_id);
             let Some(record) = record else {
                 return Err(ClientValidationError::NotFound { client_id: *client_id }.into());
@@ -93,7 +102,10 @@ fn check_client(req: &CreationRequest, record: Option<ClientRecord>) -> Result<V
             if req.source == CreationSource::Client && record.telegram_chat_id != Some(req.creator.telegram_id) {
                 return Err(ClientValidationError::NotLinked { client_id: *client_id }.into());
             }
-            Ok(ValidatedClient::Existing { client_id: *client_id })
+            if record.phone_owner.is_some_and(|owner| owner != *client_id) {
+                return Err(ClientValidationError::PhoneTaken.into());
+            }
+            Ok(ValidatedClient::Existing { client_id: *client_id, update })
         }
         ClientRef::New(data) => {
             let field = |field, error| ClientValidationError::Field { field, error };
@@ -104,6 +116,16 @@ fn check_client(req: &CreationRequest, record: Option<ClientRecord>) -> Result<V
             Ok(ValidatedClient::New { name, phone, address, telegram_chat_id, language: data.language.unwrap_or_default() })
         }
     }
+}
+
+/// Checks corrections to a client's record field by field.
+pub fn check_update(update: &ClientUpdate) -> Result<ValidatedClientUpdate, ClientValidationError> {
+    let field = |field, error| ClientValidationError::Field { field, error };
+    Ok(ValidatedClientUpdate {
+        name: update.name.as_deref().map(PersonName::parse).transpose().map_err(|e| field(Field::Name, e))?,
+        phone: update.phone.as_deref().map(PhoneNumber::parse).transpose().map_err(ClientValidationError::Phone)?,
+        address: update.address.as_deref().map(Address::parse).transpose().map_err(|e| field(Field::Address, e))?,
+    })
 }
 
 /// An optional text: absent or blank is `None`, anything else must pass the rules.
@@ -140,7 +162,7 @@ fn check_form(kind: ApplicationKind, form: &crate::domain::Form) -> Result<Valid
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ApplicationId, ClientData, CorrelationId, Creator, Form};
+    use crate::domain::{ApplicationId, ClientData, CorrelationId, Creator, Form, Locale};
 
     fn request(kind: ApplicationKind, role: Role, client: ClientRef) -> CreationRequest {
         CreationRequest {
@@ -226,7 +248,7 @@ mod tests {
 
     #[test]
     fn a_missing_client_is_rejected() {
-        let req = request(ApplicationKind::Connection, Role::Manager, ClientRef::Existing { client_id: 5 });
+        let req = request(ApplicationKind::Connection, Role::Manager, ClientRef::Existing { client_id: 5, update: None });
         assert_eq!(
             validate_creation(&req, &staff(Role::Manager), None),
             Err(ClientValidationError::NotFound { client_id: 5 }.into())
@@ -234,14 +256,29 @@ mod tests {
     }
 
     #[test]
+    fn corrections_are_checked_and_a_phone_of_another_client_is_refused() {
+        let update = ClientUpdate { phone: Some("90 765 43 21".into()), ..ClientUpdate::default() };
+        let req = request(ApplicationKind::Connection, Role::Manager, ClientRef::Existing { client_id: 5, update: Some(update) });
+        let mine = ClientRecord { id: 5, telegram_chat_id: None, phone_owner: Some(5) };
+        let ok = validate_creation(&req, &staff(Role::Manager), Some(mine)).expect("valid");
+        let ValidatedClient::Existing { update: Some(u), .. } = ok.client else { panic!("update kept") };
+        assert_eq!(u.phone.map(|p| p.as_str().to_owned()).as_deref(), Some("+998907654321"));
+        let taken = ClientRecord { id: 5, telegram_chat_id: None, phone_owner: Some(6) };
+        assert_eq!(validate_creation(&req, &staff(Role::Manager), Some(taken)), Err(ClientValidationError::PhoneTaken.into()));
+        let bad = ClientUpdate { address: Some("  ".into()), ..ClientUpdate::default() };
+        let req = request(ApplicationKind::Connection, Role::Manager, ClientRef::Existing { client_id: 5, update: Some(bad) });
+        assert!(precheck(&req).is_err());
+    }
+
+    #[test]
     fn a_client_may_only_create_for_their_own_record() {
-        let req = request(ApplicationKind::Connection, Role::Client, ClientRef::Existing { client_id: 5 });
-        let other = ClientRecord { id: 5, telegram_chat_id: Some(99) };
+        let req = request(ApplicationKind::Connection, Role::Client, ClientRef::Existing { client_id: 5, update: None });
+        let other = ClientRecord { id: 5, telegram_chat_id: Some(99), phone_owner: None };
         assert_eq!(
             validate_creation(&req, &CreatorRecord::NotStaff, Some(other)),
             Err(ClientValidationError::NotLinked { client_id: 5 }.into())
         );
-        let own = ClientRecord { id: 5, telegram_chat_id: Some(42) };
+        let own = ClientRecord { id: 5, telegram_chat_id: Some(42), phone_owner: None };
         assert!(validate_creation(&req, &CreatorRecord::NotStaff, Some(own)).is_ok());
     }
 }

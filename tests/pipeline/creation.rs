@@ -88,7 +88,7 @@ async fn a_linked_client_is_told_in_their_language_that_staff_created_it() {
     let env = TestEnv::start().await;
     env.staff(2001, Role::CallCentreOperator, Locale::Uz).await;
     let client = env.client("Nodira Aliyeva", "+998935554433", Some(77_001), Locale::Ru).await;
-    let req = request(ApplicationKind::Connection, 2001, Role::CallCentreOperator, ClientRef::Existing { client_id: client });
+    let req = request(ApplicationKind::Connection, 2001, Role::CallCentreOperator, ClientRef::Existing { client_id: client, update: None });
     env.submit(&req).await;
     env.wait_notified(&[req.application_id]).await;
     let to_client: Vec<_> = env.bot.sent_messages().into_iter().filter(|m| m.chat_id == 77_001).collect();

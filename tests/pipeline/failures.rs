@@ -31,7 +31,7 @@ async fn a_redelivery_after_commit_creates_nothing_twice_and_still_reaches_notif
     env.staff(10, Role::Manager, Locale::Uz).await;
     env.staff(11, Role::Manager, Locale::Ru).await;
     let client = env.client("Kamola", "+998977771122", Some(5555), Locale::Uz).await;
-    let req = request(ApplicationKind::Connection, 10, Role::Manager, ariza_shared::domain::ClientRef::Existing { client_id: client });
+    let req = request(ApplicationKind::Connection, 10, Role::Manager, ariza_shared::domain::ClientRef::Existing { client_id: client, update: None });
     env.submit(&req).await;
     env.wait_notified(&[req.application_id]).await;
     wait_until("every stage crashed once", || async { hook.crashed.lock().map(|c| c.len()).unwrap_or_default() == 4 }).await;

@@ -136,7 +136,9 @@ impl Pipeline {
                 return;
             };
             let result = self.run_once(component, &conn, shutdown).await;
-            conn.close(200, ShortString::from("ariza worker stopping")).await.ok();
+            // Bounded: a broker that no longer answers must not hold up the reconnect.
+            let closing = conn.close(200, ShortString::from("ariza worker stopping"));
+            tokio::time::timeout(std::time::Duration::from_secs(5), closing).await.ok();
             match result {
                 Ok(()) => return,
                 Err(e) => {

@@ -65,7 +65,7 @@ impl Args {
             (None, CreationSource::Staff) => return Err("--role is required for --source staff".into()),
         };
         let client = match (&self.client_id, &self.client_name) {
-            (Some(id), _) => ClientRef::Existing { client_id: *id },
+            (Some(id), _) => ClientRef::Existing { client_id: *id, update: None },
             (None, Some(name)) => ClientRef::New(ClientData {
                 name: name.clone(),
                 phone: self.client_phone.clone().unwrap_or_default(),

@@ -78,11 +78,33 @@ pub struct ClientData {
     pub language: Option<Locale>,
 }
 
-/// The client the application is for: one found by a search, or one to register.
+/// Corrections to an existing client's record, made while creating an application for them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+impl ClientUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.phone.is_none() && self.address.is_none()
+    }
+}
+
+/// The client the application is for: one found by a search (with corrections, if their data
+/// was out of date), or one to register.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientRef {
-    Existing { client_id: i64 },
+    Existing {
+        client_id: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        update: Option<ClientUpdate>,
+    },
     New(ClientData),
 }
 
@@ -140,7 +162,11 @@ impl ValidatedForm {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ValidatedClient {
-    Existing { client_id: i64 },
+    Existing {
+        client_id: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        update: Option<ValidatedClientUpdate>,
+    },
     New {
         name: PersonName,
         phone: PhoneNumber,
@@ -149,6 +175,14 @@ pub enum ValidatedClient {
         telegram_chat_id: Option<i64>,
         language: Locale,
     },
+}
+
+/// Corrections that passed the field rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatedClientUpdate {
+    pub name: Option<PersonName>,
+    pub phone: Option<PhoneNumber>,
+    pub address: Option<Address>,
 }
 
 /// A creation request that passed validation: the creator's identity and role come from the

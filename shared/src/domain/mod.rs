@@ -8,8 +8,8 @@ mod text;
 
 pub use kinds::{ApplicationKind, CreationSource, Locale, Role, UnknownValue};
 pub use messages::{
-    ApplicationId, ClientData, ClientRef, CorrelationId, CreationRequest, Creator, Form,
-    NotificationBatch, NotificationRequest, Recipient, ValidatedClient, ValidatedCreation,
+    ApplicationId, ClientData, ClientRef, ClientUpdate, CorrelationId, CreationRequest, Creator, Form,
+    NotificationBatch, NotificationRequest, Recipient, ValidatedClient, ValidatedClientUpdate, ValidatedCreation,
     ValidatedForm, WorkflowCommand, SCHEMA_VERSION,
 };
 pub use phone::{PhoneError, PhoneNumber, mask_phone as phone_mask};

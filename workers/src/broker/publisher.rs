@@ -34,6 +34,11 @@ impl Publisher {
         Ok(Self { channel })
     }
 
+    /// Closes the channel (after waiting for outstanding confirms on the broker's side).
+    pub async fn close(&self) -> Result<(), PublishError> {
+        self.channel.close(200, ShortString::from("publisher closed")).await.map_err(PublishError::from)
+    }
+
     /// Whether the underlying channel still works.
     pub fn is_usable(&self) -> bool {
         self.channel.status().connected()

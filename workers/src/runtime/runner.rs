@@ -23,6 +23,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
+/// The longest a stage waits for the broker to answer a set-up call before starting again.
+const BROKER_CALL_BOUND: Duration = Duration::from_secs(10);
+
 /// What a stage runner needs besides its stage.
 #[derive(Debug, Clone)]
 pub struct RunContext {
@@ -58,28 +61,63 @@ pub async fn run_stage<S: Stage>(
     conn: &Connection,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let channel = conn.create_channel().await.context("opening the consume channel")?;
-    channel.basic_qos(ctx.settings.amqp.prefetch, BasicQosOptions::default()).await?;
-    crate::broker::declare(&channel, &ctx.topology).await?;
-    let publisher = Publisher::open(conn).await.context("opening the publish channel")?;
+    let setup = async {
+        let channel = conn.create_channel().await.context("opening the consume channel")?;
+        channel.basic_qos(ctx.settings.amqp.prefetch, BasicQosOptions::default()).await?;
+        crate::broker::declare(&channel, &ctx.topology).await?;
+        let publisher = Publisher::open(conn).await.context("opening the publish channel")?;
+        Ok::<_, anyhow::Error>((channel, publisher))
+    };
+    let (channel, publisher) = tokio::select! {
+        () = shutdown.cancelled() => return Ok(()),
+        ready = tokio::time::timeout(BROKER_CALL_BOUND, setup) => {
+            ready.map_err(|_| anyhow!("the broker did not answer the stage's set-up within {BROKER_CALL_BOUND:?}"))??
+        }
+    };
+    let result = consume(stage, ctx, &channel, &publisher, shutdown).await;
+    if result.is_err() {
+        // Close the consume channel first and explicitly: its unacked deliveries go back to the
+        // queue at once (and, on a single-active-consumer queue, the next consumer takes over).
+        // Leaving it to the channels' drop races the connection's own close, and a connection
+        // whose close failed would keep them.
+        let bound = Duration::from_secs(5);
+        tokio::time::timeout(bound, channel.close(200, ShortString::from("stage stopped"))).await.ok();
+        tokio::time::timeout(bound, publisher.close()).await.ok();
+    }
+    result
+}
+
+async fn consume<S: Stage>(
+    stage: Arc<S>,
+    ctx: Arc<RunContext>,
+    channel: &lapin::Channel,
+    publisher: &Publisher,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
     let queue = ctx.topology.queue(S::NAME);
     let permits = Arc::new(Semaphore::new(ctx.settings.pipeline.concurrency));
     let mut in_flight: JoinSet<BatchEnd> = JoinSet::new();
-    tracing::info!(stage = %S::NAME, queue, "stage consuming");
 
     loop {
         let tag = format!("{}-{}", S::NAME, uuid::Uuid::new_v4().simple());
-        let consumer = channel
-            .basic_consume(
-                ShortString::from(queue.as_str()),
-                ShortString::from(tag.as_str()),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .with_context(|| format!("consuming {queue}"))?;
+        let consuming = channel.basic_consume(
+            ShortString::from(queue.as_str()),
+            ShortString::from(tag.as_str()),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        );
+        // Bounded and interruptible: seen on RabbitMQ 3.10, a consume on a single-active-consumer
+        // quorum queue right after the previous consumer's channel closed can go unanswered.
+        // Starting again on a fresh connection recovers.
+        let consumer = tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            consumer = tokio::time::timeout(BROKER_CALL_BOUND, consuming) => consumer
+                .map_err(|_| anyhow!("the broker did not confirm the consumer on {queue} within {BROKER_CALL_BOUND:?}"))?
+                .with_context(|| format!("consuming {queue}"))?,
+        };
         // The reader owns the consumer and hands over whole batches, so no batch is ever half
         // taken when this loop stops waiting for one. Dropping the set aborts it.
+        tracing::info!(stage = %S::NAME, queue, "stage consuming");
         let (tx, mut batches) = mpsc::channel(1);
         let mut reader = JoinSet::new();
         reader.spawn(read_batches(consumer, permits.clone(), ctx.settings.pipeline.batch_max, ctx.settings.pipeline.batch_linger(), tx));
@@ -92,7 +130,7 @@ pub async fn run_stage<S: Stage>(
                     return Ok(());
                 }
                 Some(done) = in_flight.join_next() => {
-                    settle_batch_end(done, &ctx.breaker, conn).await?;
+                    settle_batch_end(done, &ctx.breaker)?;
                     if ctx.breaker.is_open() {
                         break;
                     }
@@ -162,7 +200,7 @@ async fn drain(in_flight: &mut JoinSet<BatchEnd>, breaker: &Breaker, bound: Dura
     })
 }
 
-async fn settle_batch_end(done: Result<BatchEnd, tokio::task::JoinError>, breaker: &Breaker, conn: &Connection) -> anyhow::Result<()> {
+fn settle_batch_end(done: Result<BatchEnd, tokio::task::JoinError>, breaker: &Breaker) -> anyhow::Result<()> {
     match done.context("a batch task panicked")? {
         BatchEnd::Settled => {
             breaker.record_success();
@@ -173,10 +211,8 @@ async fn settle_batch_end(done: Result<BatchEnd, tokio::task::JoinError>, breake
             breaker.record_failure();
             Ok(())
         }
-        BatchEnd::Crash => {
-            conn.close(200, ShortString::from("fault injected: crash after commit")).await.ok();
-            Err(anyhow!("fault hook crashed the stage after commit"))
-        }
+        // Like a killed process: nothing of the batch is acked; the caller closes the channel.
+        BatchEnd::Crash => Err(anyhow!("fault hook crashed the stage after commit")),
         BatchEnd::Broken(e) => Err(e),
     }
 }

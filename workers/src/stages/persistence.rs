@@ -77,7 +77,25 @@ fn next(v: &ValidatedCreation) -> Outcome {
 /// twice, it changes nothing the second time.
 async fn persist_one(tx: &mut PgConnection, v: &ValidatedCreation) -> Result<(), sqlx::Error> {
     let (client_id, method) = match &v.client {
-        ValidatedClient::Existing { client_id } => (*client_id, "existing"),
+        ValidatedClient::Existing { client_id, update } => {
+            if let Some(update) = update {
+                // Applied with the application only: a redelivery after it was stored must not
+                // overwrite a later change.
+                sqlx::query(
+                    "UPDATE clients SET full_name = COALESCE($2, full_name), phone = COALESCE($3, phone),
+                         address = COALESCE($4, address), updated_at = now()
+                     WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM service_requests WHERE id = $5)",
+                )
+                .bind(client_id)
+                .bind(update.name.as_ref().map(|n| n.as_str()))
+                .bind(update.phone.as_ref().map(|p| p.as_str()))
+                .bind(update.address.as_ref().map(|a| a.as_str()))
+                .bind(v.application_id.0)
+                .execute(&mut *tx)
+                .await?;
+            }
+            (*client_id, if update.is_some() { "existing_corrected" } else { "existing" })
+        }
         ValidatedClient::New { name, phone, address, telegram_chat_id, language } => {
             // The phone is unique: two staff members registering the same new number at the same
             // moment both end with the one row the first insert made.

@@ -6,7 +6,8 @@
 use crate::db::{self, staff};
 use crate::runtime::{Incoming, Outcome, Outgoing, Stage, Unavailable};
 use ariza_shared::domain::{
-    ClientRef, CreationRequest, CreationSource, Locale, NotificationBatch, NotificationRequest, Recipient, SCHEMA_VERSION,
+    ClientRef, CreationRequest, CreationSource, Locale, NotificationBatch, NotificationRequest, PhoneNumber, Recipient,
+    SCHEMA_VERSION,
 };
 use ariza_shared::errors::{CreationError, MessageArgs, UserError as _};
 use ariza_shared::topology::Stage as StageName;
@@ -44,10 +45,12 @@ impl Stage for Validation {
         let client_ids: Vec<i64> = batch
             .iter()
             .filter_map(|m| match m.input.client {
-                ClientRef::Existing { client_id } => Some(client_id),
+                ClientRef::Existing { client_id, .. } => Some(client_id),
                 ClientRef::New(_) => None,
             })
             .collect();
+        // New phone numbers in corrections, to tell whether another client already has one.
+        let new_phones: Vec<String> = batch.iter().filter_map(|m| corrected_phone(&m.input)).collect();
         let lookups = async {
             let staff = staff::by_telegram_ids(&self.pool, &telegram_ids).await?;
             let clients: Vec<(i64, Option<i64>)> =
@@ -55,15 +58,20 @@ impl Stage for Validation {
                     .bind(&client_ids)
                     .fetch_all(&self.pool)
                     .await?;
-            Ok::<_, sqlx::Error>((staff, clients))
+            let owners: Vec<(String, i64)> = if new_phones.is_empty() {
+                Vec::new()
+            } else {
+                sqlx::query_as("SELECT phone, id FROM clients WHERE phone = ANY($1)").bind(&new_phones).fetch_all(&self.pool).await?
+            };
+            Ok::<_, sqlx::Error>((staff, clients, owners))
         };
-        let (staff, clients) = match lookups.await {
+        let (staff, clients, owners) = match lookups.await {
             Ok(found) => found,
             Err(e) => return all_failed(&e, batch.len()),
         };
         let staff: HashMap<i64, _> = staff.into_iter().map(|s| (s.telegram_id, s)).collect();
-        let clients: HashMap<i64, ClientRecord> =
-            clients.into_iter().map(|(id, chat)| (id, ClientRecord { id, telegram_chat_id: chat })).collect();
+        let owners: HashMap<String, i64> = owners.into_iter().collect();
+        let clients: HashMap<i64, (i64, Option<i64>)> = clients.into_iter().map(|(id, chat)| (id, (id, chat))).collect();
 
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut rejections = Vec::new();
@@ -76,7 +84,11 @@ impl Stage for Validation {
                 language: s.language,
             });
             let client = match req.client {
-                ClientRef::Existing { client_id } => clients.get(&client_id).copied(),
+                ClientRef::Existing { client_id, .. } => clients.get(&client_id).map(|(id, chat)| ClientRecord {
+                    id: *id,
+                    telegram_chat_id: *chat,
+                    phone_owner: corrected_phone(req).and_then(|p| owners.get(&p).copied()),
+                }),
                 ClientRef::New(_) => None,
             };
             match validate_creation(req, &creator, client) {
@@ -102,6 +114,16 @@ impl Stage for Validation {
 
     async fn probe(&self) -> Result<(), Unavailable> {
         db::probe(&self.pool).await
+    }
+}
+
+/// The canonical form of the new phone in a correction, if there is a valid one.
+fn corrected_phone(req: &CreationRequest) -> Option<String> {
+    match &req.client {
+        ClientRef::Existing { update: Some(update), .. } => {
+            update.phone.as_deref().and_then(|p| PhoneNumber::parse(p).ok()).map(String::from)
+        }
+        _ => None,
     }
 }
 
