@@ -93,6 +93,12 @@ else
     cargo test --workspace --no-fail-fast -- serial_ --test-threads=1 "${extra[@]}" 2>&1 | tee "$out2" || status2=$?
 fi
 
+# The deployment files: the compose file validates, the systemd units verify, the Dockerfile's
+# build of the binary succeeds and its topology matches deploy/rabbitmq/definitions.json.
+status3=0
+log "deploy check: scripts/check-deploy.sh"
+bash scripts/check-deploy.sh || status3=$?
+
 # Both phases' counts in one closing line: nextest's "Summary ... N passed, M failed" lines, or
 # cargo test's "test result: ... N passed; M failed" lines.
 count() {
@@ -105,7 +111,8 @@ failed=$(count failed)
 result() { if (($1 == 0)); then printf 'passed'; else printf 'FAILED (exit %s)' "$1"; fi; }
 log "phase 1 (parallel tests): $(result "$status1")"
 log "phase 2 (serial_ tests):  $(result "$status2")"
+log "deploy check:             $(result "$status3")"
 echo "total: $passed passed, $failed failed"
-if ((status1 != 0 || status2 != 0)); then
+if ((status1 != 0 || status2 != 0 || status3 != 0)); then
     exit 1
 fi

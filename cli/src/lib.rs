@@ -22,8 +22,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply the database migrations.
-    Migrate,
+    /// Apply the database migrations (`--status` lists them, `--revert-to` reverts).
+    Migrate(commands::migrate::Args),
+    /// Run the staff bot (long polling, or a webhook per configuration).
+    Bot,
     /// Run the pipeline's workers: every stage and the archiver, or one of them.
     Workers(commands::workers::Args),
     /// Register, list or deactivate staff.
@@ -39,6 +41,11 @@ pub enum Command {
     /// Serve a local fake Telegram Bot API that prints what it is sent (no Telegram needed).
     #[command(name = "fake-bot-api")]
     FakeBotApi(commands::fake_bot_api::Args),
+    /// Print the queue topology as RabbitMQ definitions (deploy/rabbitmq/definitions.json).
+    #[command(subcommand)]
+    Topology(commands::topology::TopologyCommand),
+    /// Measure the pipeline end to end: its own database and queues, a fake Bot API.
+    Bench(commands::bench::Args),
 }
 
 /// Parses the command line, loads configuration, installs telemetry and runs the command.
@@ -72,12 +79,15 @@ pub fn main() -> ExitCode {
 /// Runs one command.
 pub async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Migrate => commands::migrate(&settings).await,
+        Command::Migrate(args) => commands::migrate::run(args, &settings).await,
+        Command::Topology(cmd) => commands::topology::run(cmd, &settings),
         Command::Workers(args) => commands::workers::run(args, settings).await,
+        Command::Bot => commands::bot::run(settings).await,
         Command::Staff(cmd) => commands::staff::run(cmd, &settings).await,
         Command::Submit(args) => commands::submit::run(args, &settings).await,
         Command::DeadLetters(cmd) => commands::dead_letters::run(cmd, &settings).await,
         Command::FakeBotApi(args) => commands::fake_bot_api::run(args).await,
+        Command::Bench(args) => commands::bench::run(args, settings).await,
         Command::Workflow => {
             println!("{}", ariza_shared::workflow::mermaid());
             Ok(ExitCode::SUCCESS)

@@ -197,16 +197,26 @@ async fn render(app: &BotApp, staff: &StaffMember, s: &Session) -> anyhow::Resul
 }
 
 async fn on_message(bot: Bot, msg: Message, app: Arc<BotApp>) -> anyhow::Result<()> {
+    let result = handle_message(&bot, &msg, &app).await;
+    if let (Err(e), Some(user)) = (&result, msg.from.as_ref()) {
+        // Nothing was saved: what the staff member entered before is still there.
+        tracing::error!(error = format!("{e:#}"), "message failed");
+        send(&bot, msg.chat.id, t(stranger_locale(user), "bot-error-try-again"), None).await.ok();
+    }
+    Ok(())
+}
+
+async fn handle_message(bot: &Bot, msg: &Message, app: &BotApp) -> anyhow::Result<()> {
     let Some(user) = msg.from.as_ref() else { return Ok(()) };
     if !msg.chat.is_private() {
         return Ok(());
     }
     let chat = msg.chat.id;
     let Some(mut staff) = staff_of(&app.pool, user).await? else {
-        send(&bot, chat, t(stranger_locale(user), "bot-unknown-user"), None).await?;
+        send(bot, chat, t(stranger_locale(user), "bot-unknown-user"), None).await?;
         return Ok(());
     };
-    let (mut session, apology) = load_session(&app, chat.0, staff.language).await?;
+    let (mut session, apology) = load_session(app, chat.0, staff.language).await?;
     let input = match msg.text() {
         Some(text) if text.starts_with('/') => {
             let (head, args) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
@@ -224,7 +234,7 @@ async fn on_message(bot: Bot, msg: Message, app: Arc<BotApp>) -> anyhow::Result<
     };
     app.storage.save(chat.0, &session).await?;
     let notice = reply.closed.as_ref().or(reply.notice.as_ref());
-    show(&app, &bot, chat, &staff, &session, notice).await
+    show(app, bot, chat, &staff, &session, notice).await
 }
 
 async fn on_callback(bot: Bot, q: CallbackQuery, app: Arc<BotApp>) -> anyhow::Result<()> {
@@ -234,7 +244,7 @@ async fn on_callback(bot: Bot, q: CallbackQuery, app: Arc<BotApp>) -> anyhow::Re
         Ok(toast) => toast.clone(),
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "button press failed");
-            None
+            Some(t(stranger_locale(&q.from), "bot-error-try-again"))
         }
     };
     let mut answer = bot.answer_callback_query(q.id.clone());
@@ -242,7 +252,7 @@ async fn on_callback(bot: Bot, q: CallbackQuery, app: Arc<BotApp>) -> anyhow::Re
         answer = answer.text(text);
     }
     answer.await?;
-    result.map(drop)
+    Ok(())
 }
 
 /// Handles a button press; returns the toast to answer it with.

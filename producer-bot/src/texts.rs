@@ -99,4 +99,39 @@ pub const BOT_KEYS: &[&str] = &[
     "bot-staff-added",
     "bot-addstaff-usage",
     "bot-admin-only",
+    "bot-error-try-again",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ariza_shared::i18n::defined_keys;
+
+    #[test]
+    fn every_key_the_bot_uses_exists_in_both_languages() {
+        let uz = defined_keys(Locale::Uz);
+        let ru = defined_keys(Locale::Ru);
+        let missing: Vec<_> = BOT_KEYS.iter().filter(|k| !uz.contains(**k) || !ru.contains(**k)).collect();
+        assert!(missing.is_empty(), "bot keys missing in a language: {missing:?}");
+    }
+
+    #[test]
+    fn every_key_literal_in_the_bots_code_is_translated() {
+        let uz = defined_keys(Locale::Uz);
+        let ru = defined_keys(Locale::Ru);
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut missing = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("src") {
+            let path = entry.expect("entry").path();
+            let source = std::fs::read_to_string(&path).expect("source");
+            for (i, _) in source.match_indices("\"bot-") {
+                let key: String = source[i + 1..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+                // Keys built with format! end in '-' here; BOT_KEYS lists their expansions.
+                if !key.ends_with('-') && (!uz.contains(&key) || !ru.contains(&key)) {
+                    missing.push(format!("{}: {key}", path.display()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "keys used in code but not translated in both languages: {missing:?}");
+    }
+}

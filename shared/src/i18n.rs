@@ -44,6 +44,31 @@ fn fluent_args(args: &MessageArgs) -> HashMap<Cow<'static, str>, FluentValue<'st
         .collect()
 }
 
+/// The Fluent sources of each language, as compiled in. Every `.ftl` file under `locales/<lang>/`
+/// must be listed here (the locale tests check it).
+const SOURCES: &[(Locale, &str, &str)] = &[
+    (Locale::Uz, "main.ftl", include_str!("../../locales/uz/main.ftl")),
+    (Locale::Uz, "bot.ftl", include_str!("../../locales/uz/bot.ftl")),
+    (Locale::Ru, "main.ftl", include_str!("../../locales/ru/main.ftl")),
+    (Locale::Ru, "bot.ftl", include_str!("../../locales/ru/bot.ftl")),
+];
+
+/// The message ids a language defines itself (no fallback), for tests that check their keys.
+pub fn defined_keys(locale: Locale) -> std::collections::BTreeSet<String> {
+    let mut keys = std::collections::BTreeSet::new();
+    for (_, _, source) in SOURCES.iter().filter(|(l, _, _)| *l == locale) {
+        for line in source.lines() {
+            if let Some((id, _)) = line.split_once('=') {
+                let id = id.trim_end();
+                if !line.starts_with([' ', '#', '.', '-', '*', '[']) && !id.is_empty() && !id.contains(' ') {
+                    keys.insert(id.to_owned());
+                }
+            }
+        }
+    }
+    keys
+}
+
 /// The text of `key` in `locale`, with `args`. A missing key gives `None`.
 pub fn try_text(locale: Locale, key: &str, args: &MessageArgs) -> Option<String> {
     LOCALES.try_lookup_complete(&langid(locale), key, Some(&fluent_args(args)))
@@ -96,25 +121,25 @@ mod tests {
     use std::collections::BTreeSet;
     use std::path::Path;
 
-    /// The message ids defined in one language's files, read from the files themselves so that a
-    /// fallback cannot hide a missing key.
     fn keys_of(lang: &str) -> BTreeSet<String> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../locales").join(lang);
-        let mut keys = BTreeSet::new();
-        for entry in std::fs::read_dir(&dir).expect("locales dir") {
-            let path = entry.expect("entry").path();
-            if path.extension().is_some_and(|e| e == "ftl") {
-                for line in std::fs::read_to_string(&path).expect("ftl").lines() {
-                    if let Some((id, _)) = line.split_once('=') {
-                        let id = id.trim_end();
-                        if !line.starts_with([' ', '#', '.', '-', '*', '[']) && !id.is_empty() && !id.contains(' ') {
-                            keys.insert(id.to_owned());
-                        }
-                    }
+        defined_keys(lang.parse().expect("a locale"))
+    }
+
+    #[test]
+    fn every_ftl_file_is_compiled_in() {
+        for lang in ["uz", "ru"] {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../locales").join(lang);
+            for entry in std::fs::read_dir(&dir).expect("locales dir") {
+                let path = entry.expect("entry").path();
+                if path.extension().is_some_and(|e| e == "ftl") {
+                    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+                    assert!(
+                        SOURCES.iter().any(|(l, file, _)| l.as_str() == lang && *file == name),
+                        "locales/{lang}/{name} is not listed in i18n::SOURCES"
+                    );
                 }
             }
         }
-        keys
     }
 
     /// Every key the code of this crate can ask for.

@@ -135,7 +135,12 @@ impl Pipeline {
             let Some(conn) = broker::connect_with_retry(&self.settings.amqp, &component.to_string(), shutdown).await else {
                 return;
             };
+            let started = std::time::Instant::now();
             let result = self.run_once(component, &conn, shutdown).await;
+            if started.elapsed() > std::time::Duration::from_secs(10) {
+                // It ran fine for a while: the next trouble starts from the shortest delay again.
+                delays = broker::reconnect_backoff();
+            }
             // Bounded: a broker that no longer answers must not hold up the reconnect.
             let closing = conn.close(200, ShortString::from("ariza worker stopping"));
             tokio::time::timeout(std::time::Duration::from_secs(5), closing).await.ok();

@@ -1,20 +1,14 @@
 //! The subcommands.
 
+pub mod bench;
+pub mod bot;
 pub mod dead_letters;
 pub mod fake_bot_api;
+pub mod migrate;
 pub mod staff;
 pub mod submit;
+pub mod topology;
 pub mod workers;
-
-use std::process::ExitCode;
-
-/// `ariza migrate`.
-pub async fn migrate(settings: &ariza_shared::config::Settings) -> anyhow::Result<ExitCode> {
-    let pool = ariza_workers::db::pool(&settings.database)?;
-    ariza_workers::db::migrate(&pool).await?;
-    println!("migrations applied");
-    Ok(ExitCode::SUCCESS)
-}
 
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {

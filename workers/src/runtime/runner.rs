@@ -74,84 +74,89 @@ pub async fn run_stage<S: Stage>(
             ready.map_err(|_| anyhow!("the broker did not answer the stage's set-up within {BROKER_CALL_BOUND:?}"))??
         }
     };
-    let result = consume(stage, ctx, &channel, &publisher, shutdown).await;
-    if result.is_err() {
-        // Close the consume channel first and explicitly: its unacked deliveries go back to the
-        // queue at once (and, on a single-active-consumer queue, the next consumer takes over).
-        // Leaving it to the channels' drop races the connection's own close, and a connection
-        // whose close failed would keep them.
-        let bound = Duration::from_secs(5);
-        tokio::time::timeout(bound, channel.close(200, ShortString::from("stage stopped"))).await.ok();
-        tokio::time::timeout(bound, publisher.close()).await.ok();
+    let mut in_flight: JoinSet<BatchEnd> = JoinSet::new();
+    let result = consume(stage.clone(), ctx.clone(), &channel, &publisher, &mut in_flight, shutdown).await;
+    // However it ended: let the batches in flight finish (a notification already sent is then
+    // also recorded, and not sent again after a redelivery), then close the consume channel
+    // explicitly, so its unacked deliveries go back to the queue at once (on a
+    // single-active-consumer queue, the next consumer takes over). Leaving that to the channels'
+    // drop races the connection's own close, and a connection whose close failed would keep them.
+    drain(&mut in_flight, &ctx.breaker, Duration::from_secs(10)).await.ok();
+    let bound = Duration::from_secs(5);
+    tokio::time::timeout(bound, channel.close(200, ShortString::from("stage stopped"))).await.ok();
+    tokio::time::timeout(bound, publisher.close()).await.ok();
+    match result {
+        Err(e) if e.is::<BreakerOpened>() => {
+            // The stage holds no message while its dependency is down: they wait in the queue.
+            if probe_until_healthy(stage.as_ref(), &ctx, shutdown).await {
+                Err(anyhow!("{} is healthy again; resuming", S::NAME))
+            } else {
+                Ok(())
+            }
+        }
+        other => other,
     }
-    result
 }
+
+/// The stage stopped consuming because its breaker opened.
+#[derive(Debug, thiserror::Error)]
+#[error("the circuit breaker opened")]
+struct BreakerOpened;
 
 async fn consume<S: Stage>(
     stage: Arc<S>,
     ctx: Arc<RunContext>,
     channel: &lapin::Channel,
     publisher: &Publisher,
+    in_flight: &mut JoinSet<BatchEnd>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let queue = ctx.topology.queue(S::NAME);
     let permits = Arc::new(Semaphore::new(ctx.settings.pipeline.concurrency));
-    let mut in_flight: JoinSet<BatchEnd> = JoinSet::new();
 
+    let tag = format!("{}-{}", S::NAME, uuid::Uuid::new_v4().simple());
+    let consuming = channel.basic_consume(
+        ShortString::from(queue.as_str()),
+        ShortString::from(tag.as_str()),
+        BasicConsumeOptions::default(),
+        FieldTable::default(),
+    );
+    // Bounded and interruptible: seen on RabbitMQ 3.10, a consume on a single-active-consumer
+    // quorum queue right after the previous consumer's channel closed can go unanswered.
+    // Starting again on a fresh connection recovers.
+    let consumer = tokio::select! {
+        () = shutdown.cancelled() => return Ok(()),
+        consumer = tokio::time::timeout(BROKER_CALL_BOUND, consuming) => consumer
+            .map_err(|_| anyhow!("the broker did not confirm the consumer on {queue} within {BROKER_CALL_BOUND:?}"))?
+            .with_context(|| format!("consuming {queue}"))?,
+    };
+    tracing::info!(stage = %S::NAME, queue, "stage consuming");
+    // The reader owns the consumer and hands over whole batches, so no batch is ever half taken
+    // when this loop stops waiting for one. Dropping the set aborts it; what it had taken is
+    // returned to the queue when the caller closes the channel.
+    let (tx, mut batches) = mpsc::channel(1);
+    let mut reader = JoinSet::new();
+    reader.spawn(read_batches(consumer, permits.clone(), ctx.settings.pipeline.batch_max, ctx.settings.pipeline.batch_linger(), tx));
     loop {
-        let tag = format!("{}-{}", S::NAME, uuid::Uuid::new_v4().simple());
-        let consuming = channel.basic_consume(
-            ShortString::from(queue.as_str()),
-            ShortString::from(tag.as_str()),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        );
-        // Bounded and interruptible: seen on RabbitMQ 3.10, a consume on a single-active-consumer
-        // quorum queue right after the previous consumer's channel closed can go unanswered.
-        // Starting again on a fresh connection recovers.
-        let consumer = tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            consumer = tokio::time::timeout(BROKER_CALL_BOUND, consuming) => consumer
-                .map_err(|_| anyhow!("the broker did not confirm the consumer on {queue} within {BROKER_CALL_BOUND:?}"))?
-                .with_context(|| format!("consuming {queue}"))?,
-        };
-        // The reader owns the consumer and hands over whole batches, so no batch is ever half
-        // taken when this loop stops waiting for one. Dropping the set aborts it.
-        tracing::info!(stage = %S::NAME, queue, "stage consuming");
-        let (tx, mut batches) = mpsc::channel(1);
-        let mut reader = JoinSet::new();
-        reader.spawn(read_batches(consumer, permits.clone(), ctx.settings.pipeline.batch_max, ctx.settings.pipeline.batch_linger(), tx));
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => {
-                    channel.basic_cancel(ShortString::from(tag.as_str()), BasicCancelOptions::default()).await.ok();
-                    requeue_pending(&mut batches).await;
-                    drain(&mut in_flight, &ctx.breaker, Duration::from_secs(10)).await.ok();
-                    return Ok(());
-                }
-                Some(done) = in_flight.join_next() => {
-                    settle_batch_end(done, &ctx.breaker)?;
-                    if ctx.breaker.is_open() {
-                        break;
-                    }
-                }
-                next = batches.recv() => match next {
-                    Some(Ok((permit, batch))) => {
-                        in_flight.spawn(process_batch(stage.clone(), ctx.clone(), publisher.clone(), batch, permit));
-                    }
-                    Some(Err(e)) => return Err(e),
-                    None => return Err(anyhow!("the batch reader stopped")),
-                },
+        tokio::select! {
+            () = shutdown.cancelled() => {
+                channel.basic_cancel(ShortString::from(tag.as_str()), BasicCancelOptions::default()).await.ok();
+                return Ok(());
             }
-        }
-        // The breaker is open: stop taking messages (they wait in the queue), hand back what was
-        // already taken, let the batches in flight finish (they requeue what they cannot do), and
-        // probe the dependency until it is healthy again.
-        channel.basic_cancel(ShortString::from(tag.as_str()), BasicCancelOptions::default()).await?;
-        requeue_pending(&mut batches).await;
-        drain(&mut in_flight, &ctx.breaker, Duration::from_secs(60)).await?;
-        if !probe_until_healthy(stage.as_ref(), &ctx, shutdown).await {
-            return Ok(());
+            Some(done) = in_flight.join_next() => {
+                settle_batch_end(done, &ctx.breaker)?;
+                if ctx.breaker.is_open() {
+                    channel.basic_cancel(ShortString::from(tag.as_str()), BasicCancelOptions::default()).await.ok();
+                    return Err(BreakerOpened.into());
+                }
+            }
+            next = batches.recv() => match next {
+                Some(Ok((permit, batch))) => {
+                    in_flight.spawn(process_batch(stage.clone(), ctx.clone(), publisher.clone(), batch, permit));
+                }
+                Some(Err(e)) => return Err(e),
+                None => return Err(anyhow!("the batch reader stopped")),
+            },
         }
     }
 }
@@ -166,17 +171,6 @@ async fn read_batches(mut consumer: Consumer, permits: Arc<Semaphore>, max: usiz
         let ended = batch.is_err();
         if tx.send(batch.map(|b| (permit, b))).await.is_err() || ended {
             return;
-        }
-    }
-}
-
-/// After a cancel, hands back to the queue every batch the reader still had, until it stops.
-async fn requeue_pending(batches: &mut mpsc::Receiver<BatchItem>) {
-    while let Some(item) = batches.recv().await {
-        if let Ok((_, batch)) = item {
-            for delivery in batch {
-                delivery.acker.nack(BasicNackOptions { requeue: true, multiple: false }).await.ok();
-            }
         }
     }
 }
