@@ -63,8 +63,10 @@ sed -e 's/^ARIZA_POSTGRES_PASSWORD=$/ARIZA_POSTGRES_PASSWORD=check-only/' \
 log "validating deploy/compose.yaml: ${compose[*]} config"
 "${compose[@]}" --env-file "$work/ariza.env" -f deploy/compose.yaml config -q ||
     die "deploy/compose.yaml is not valid"
+# Listed once: `config --services | grep -q` under pipefail fails when grep stops reading early.
+services=$("${compose[@]}" --env-file "$work/ariza.env" -f deploy/compose.yaml config --services)
 for service in postgres rabbitmq rabbitmq-user migrate workers bot; do
-    "${compose[@]}" --env-file "$work/ariza.env" -f deploy/compose.yaml config --services | grep -qx "$service" ||
+    grep -qx "$service" <<<"$services" ||
         die "deploy/compose.yaml has no service $service"
 done
 log "deploy/compose.yaml is valid"

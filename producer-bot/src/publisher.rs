@@ -35,33 +35,34 @@ impl BotPublisher {
         Ok((conn, publisher))
     }
 
-    /// Publishes `req` and waits for the confirm.
+    /// The live publisher, connecting first when there is none or it broke.
+    async fn publisher(&self) -> anyhow::Result<Publisher> {
+        let mut live = self.live.lock().await;
+        if live.as_ref().is_none_or(|(conn, p)| !conn.status().connected() || !p.is_usable()) {
+            *live = Some(self.open().await?);
+        }
+        live.as_ref().map(|(_, p)| p.clone()).ok_or_else(|| anyhow::anyhow!("no broker connection"))
+    }
+
+    /// Forgets the connection, so the next publish opens a new one.
+    async fn reset(&self) {
+        *self.live.lock().await = None;
+    }
+
+    /// Publishes `req` and waits for the confirm. The lock is held only to get the channel, so
+    /// many staff members' confirms are in flight on it at once.
     pub async fn publish(&self, req: &CreationRequest) -> Result<(), PublishFailed> {
         let attempt = async {
-            let mut live = self.live.lock().await;
-            if live.as_ref().is_none_or(|(conn, p)| !conn.status().connected() || !p.is_usable()) {
-                *live = Some(self.open().await?);
-            }
-            let Some((_, publisher)) = live.as_ref() else {
-                anyhow::bail!("no broker connection");
-            };
-            let result = ariza_workers::submit::publish_creation(publisher, &self.settings.topology(), req).await;
-            if result.is_err() {
-                // Start afresh next time: the channel may be unusable.
-                *live = None;
-            }
-            result.map_err(anyhow::Error::from)
+            let publisher = self.publisher().await?;
+            ariza_workers::submit::publish_creation(&publisher, &self.settings.topology(), req).await.map_err(anyhow::Error::from)
         };
-        match tokio::time::timeout(self.settings.bot.publish_timeout(), attempt).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(PublishFailed::Broker(e)),
-            Err(_) => {
-                // The connection may be half-open behind a cut network: drop it.
-                if let Ok(mut live) = self.live.try_lock() {
-                    *live = None;
-                }
-                Err(PublishFailed::Timeout)
-            }
-        }
+        let result = match tokio::time::timeout(self.settings.bot.publish_timeout(), attempt).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => PublishFailed::Broker(e),
+            Err(_) => PublishFailed::Timeout,
+        };
+        // The channel may be unusable, or half-open behind a cut network: start afresh next time.
+        self.reset().await;
+        Err(result)
     }
 }

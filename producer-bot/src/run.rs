@@ -281,7 +281,11 @@ async fn handle_callback(bot: &Bot, q: &CallbackQuery, app: &BotApp) -> anyhow::
     let reply = flow::handle(&ctx, &mut staff, &mut session, Input::Action(action)).await?;
     app.storage.save(chat.0, &session).await?;
     if let Some(closed) = &reply.closed {
-        edit(bot, chat, message_id, closed.clone(), None).await;
+        // The confirmation carries the application id: if the message cannot be edited (too old,
+        // deleted), it is sent anew rather than lost.
+        if !edit(bot, chat, message_id, closed.clone(), None).await {
+            send(bot, chat, closed.clone(), None).await?;
+        }
         show(app, bot, chat, &staff, &session, reply.notice.as_ref()).await?;
     } else if session.step_no != before || reply.notice.is_some() {
         let screen = render(app, &staff, &session).await?;
@@ -299,13 +303,18 @@ async fn handle_callback(bot: &Bot, q: &CallbackQuery, app: &BotApp) -> anyhow::
     Ok(reply.toast)
 }
 
-/// Edits a message in place. "Not modified" and similar answers are harmless and only logged.
-async fn edit(bot: &Bot, chat: ChatId, id: MessageId, text: String, keyboard: Option<InlineKeyboardMarkup>) {
+/// Edits a message in place; returns whether it worked. "Not modified" and similar answers are
+/// harmless and only logged.
+async fn edit(bot: &Bot, chat: ChatId, id: MessageId, text: String, keyboard: Option<InlineKeyboardMarkup>) -> bool {
     let mut request = bot.edit_message_text(chat, id, text);
     if let Some(k) = keyboard {
         request = request.reply_markup(k);
     }
-    if let Err(e) = request.await {
-        tracing::debug!(error = %e, "editing a message failed");
+    match request.await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "editing a message failed");
+            false
+        }
     }
 }

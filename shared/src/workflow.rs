@@ -9,44 +9,9 @@
 //! any open state --cancel--> cancelled;   awaiting_* | assigned --withdraw (client)--> cancelled
 //! ```
 
-use crate::domain::{ApplicationKind, Role, UnknownValue};
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
+use crate::domain::{ApplicationKind, Role};
 
-macro_rules! names {
-    ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub const fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.pad(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = UnknownValue;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s.trim() {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(UnknownValue { what: $what, value: other.to_owned() }),
-                }
-            }
-        }
-    };
-}
-
-names!(
+crate::domain::closed_set!(
     /// Where an application is in its life.
     State, "state" {
         New => "new",
@@ -61,7 +26,7 @@ names!(
     }
 );
 
-names!(
+crate::domain::closed_set!(
     /// The actions that move an application from one state to another.
     TransitionName, "transition" {
         Route => "route",

@@ -91,11 +91,12 @@ pub fn screens(bot: &FakeBotApi, chat: i64) -> Vec<Screen> {
         let text = call.body["text"].as_str().unwrap_or_default().to_owned();
         let (buttons, keyboard) = markup(call.body.get("reply_markup"));
         let message_id = match call.method.as_str() {
-            "sendmessage" => sent
-                .iter_mut()
-                .find(|m| m.as_ref().is_some_and(|m| m.text == text))
-                .and_then(Option::take)
-                .map_or(0, |m| m.message_id),
+            // The fake records a call before it stores the message it sends: until then the
+            // screen has no id to press buttons on, so it is not shown yet.
+            "sendmessage" => match sent.iter_mut().find(|m| m.as_ref().is_some_and(|m| m.text == text)).and_then(Option::take) {
+                Some(m) => m.message_id,
+                None => continue,
+            },
             "editmessagetext" => as_i64(&call.body["message_id"]).unwrap_or_default(),
             _ => continue,
         };
@@ -121,7 +122,6 @@ impl BotTest {
     pub async fn start_with(amqp_url: Option<String>) -> BotTest {
         let env = TestEnv::start().await;
         let mut settings = env.settings.clone();
-        settings.bot.publish_timeout_ms = 2000;
         if let Some(url) = amqp_url {
             settings.amqp.url = SecretString::from(url);
         }

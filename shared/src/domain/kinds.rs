@@ -1,8 +1,5 @@
 //! Closed sets: application kinds, roles, creation sources and interface languages.
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 /// A value that is not one of a closed set; the message names the set and the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -12,10 +9,12 @@ pub struct UnknownValue {
     pub value: String,
 }
 
+/// A closed set of names: an enum with its stable string form, `Display` (padded), `FromStr` and
+/// serde in snake_case. Used for kinds, roles, sources, languages, states and transitions.
 macro_rules! closed_set {
     ($(#[$meta:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -29,23 +28,24 @@ macro_rules! closed_set {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.pad(self.as_str())
             }
         }
 
-        impl FromStr for $name {
-            type Err = UnknownValue;
+        impl std::str::FromStr for $name {
+            type Err = $crate::domain::UnknownValue;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s.trim() {
                     $($text => Ok($name::$variant),)+
-                    other => Err(UnknownValue { what: $what, value: other.to_owned() }),
+                    other => Err($crate::domain::UnknownValue { what: $what, value: other.to_owned() }),
                 }
             }
         }
     };
 }
+pub(crate) use closed_set;
 
 closed_set!(
     /// The two kinds of application an internet provider's client can have.

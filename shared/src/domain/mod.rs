@@ -6,6 +6,7 @@ mod messages;
 mod phone;
 mod text;
 
+pub(crate) use kinds::closed_set;
 pub use kinds::{ApplicationKind, CreationSource, Locale, Role, UnknownValue};
 pub use messages::{
     ApplicationId, ClientData, ClientRef, ClientUpdate, CorrelationId, CreationRequest, Creator, Form,

@@ -77,6 +77,16 @@ pub fn classify(error: &sqlx::Error) -> Result<Outcome, Unavailable> {
     }
 }
 
+/// A failure that affects every message of a batch alike: an outage stops the whole batch (it is
+/// requeued and the breaker counts it); anything else retries each message through the tiers.
+pub fn fail_all(error: &sqlx::Error, n: usize) -> Result<Vec<Outcome>, Unavailable> {
+    if is_outage(error) {
+        return Err(unavailable(error));
+    }
+    let text = format!("database error: {error}");
+    Ok((0..n).map(|_| Outcome::Retry(text.clone())).collect())
+}
+
 /// A health check: one round trip.
 pub async fn probe(pool: &PgPool) -> Result<(), Unavailable> {
     sqlx::query("SELECT 1").execute(pool).await.map(drop).map_err(|e| unavailable(&e))

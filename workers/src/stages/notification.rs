@@ -210,15 +210,11 @@ impl Stage for Notification {
     async fn process(&self, batch: &[Incoming<NotificationBatch>]) -> Result<Vec<Outcome>, Unavailable> {
         let rows = match self.register(batch).await {
             Ok(rows) => rows,
-            Err(e) => {
-                let outcome = db::classify(&e)?;
-                return Ok(batch.iter().map(|_| retry_text(&outcome)).collect());
-            }
+            Err(e) => return db::fail_all(&e, batch.len()),
         };
         let updates: Vec<Update> = join_all(rows.iter().map(|row| self.deliver(row))).await.into_iter().flatten().collect();
         if let Err(e) = self.record(&updates).await {
-            let outcome = db::classify(&e)?;
-            return Ok(batch.iter().map(|_| retry_text(&outcome)).collect());
+            return db::fail_all(&e, batch.len());
         }
         self.telegram.forget_quiet_chats();
         let failed: HashMap<i64, &str> = updates
@@ -247,12 +243,5 @@ impl Stage for Notification {
     async fn probe(&self) -> Result<(), Unavailable> {
         db::probe(&self.pool).await?;
         self.telegram.get_me().await.map_err(|error| Unavailable { dependency: "Telegram Bot API", error })
-    }
-}
-
-fn retry_text(outcome: &Outcome) -> Outcome {
-    match outcome {
-        Outcome::Retry(t) | Outcome::Permanent(t) => Outcome::Retry(t.clone()),
-        Outcome::Done(_) => Outcome::Retry(String::new()),
     }
 }

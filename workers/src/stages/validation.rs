@@ -67,7 +67,7 @@ impl Stage for Validation {
         };
         let (staff, clients, owners) = match lookups.await {
             Ok(found) => found,
-            Err(e) => return all_failed(&e, batch.len()),
+            Err(e) => return db::fail_all(&e, batch.len()),
         };
         let staff: HashMap<i64, _> = staff.into_iter().map(|s| (s.telegram_id, s)).collect();
         let owners: HashMap<String, i64> = owners.into_iter().collect();
@@ -107,7 +107,7 @@ impl Stage for Validation {
         if !rejections.is_empty()
             && let Err(e) = store_rejections(&self.pool, &rejections).await
         {
-            return all_failed(&e, batch.len());
+            return db::fail_all(&e, batch.len());
         }
         Ok(outcomes)
     }
@@ -125,16 +125,6 @@ fn corrected_phone(req: &CreationRequest) -> Option<String> {
         }
         _ => None,
     }
-}
-
-/// A database failure that affects every message of the batch alike.
-fn all_failed(error: &sqlx::Error, n: usize) -> Result<Vec<Outcome>, Unavailable> {
-    let outcome = db::classify(error)?;
-    let text = match outcome {
-        Outcome::Retry(t) | Outcome::Permanent(t) => t,
-        Outcome::Done(_) => String::new(),
-    };
-    Ok((0..n).map(|_| Outcome::Retry(text.clone())).collect())
 }
 
 /// Who hears about a rejection: the staff member who asked, or the client who asked for

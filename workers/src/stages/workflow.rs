@@ -72,14 +72,7 @@ impl Stage for Workflow {
         };
         let applied = match run.await {
             Ok(applied) => applied,
-            Err(e) => {
-                let outcome = db::classify(&e)?;
-                let text = match outcome {
-                    Outcome::Retry(t) | Outcome::Permanent(t) => t,
-                    Outcome::Done(_) => String::new(),
-                };
-                return Ok(batch.iter().map(|_| Outcome::Retry(text.clone())).collect());
-            }
+            Err(e) => return db::fail_all(&e, batch.len()),
         };
         Ok(batch
             .iter()

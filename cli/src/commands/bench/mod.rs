@@ -121,9 +121,9 @@ pub async fn run(args: Args, settings: Settings) -> anyhow::Result<ExitCode> {
     let staff = setup::register_staff(&pool).await?;
     let watch_pool = setup::watch_pool(&settings)?;
 
-    let monitor = broker::connect(&settings.amqp, "bench-monitor").await?;
+    let monitor = setup::Monitor::connect(&settings.amqp).await?;
     setup::delete_queues(&monitor, &topology, false).await?;
-    let channel = monitor.create_channel().await.context("opening the monitor channel")?;
+    let channel = monitor.channel().await?;
     broker::declare(&channel, &topology).await?;
     channel.close(200, ShortString::from("declared")).await.ok();
 
@@ -154,7 +154,7 @@ pub async fn run(args: Args, settings: Settings) -> anyhow::Result<ExitCode> {
     }
     let dead_letters = report::dead_letters(&watch_pool, &monitor, &topology).await;
     setup::delete_queues(&monitor, &topology, true).await.ok();
-    monitor.close(200, ShortString::from("bench done")).await.ok();
+    monitor.close().await;
     pool.close().await;
     watch_pool.close().await;
     bot.shutdown();
@@ -173,7 +173,7 @@ struct Phases<'a> {
     staff: &'a [setup::Creator],
     pool: &'a sqlx::PgPool,
     bot: &'a FakeBotApi,
-    monitor: &'a lapin::Connection,
+    monitor: &'a setup::Monitor,
 }
 
 impl Phases<'_> {
@@ -223,7 +223,7 @@ struct Driver<'a> {
     staff: &'a [setup::Creator],
     pool: &'a sqlx::PgPool,
     bot: &'a FakeBotApi,
-    monitor: &'a lapin::Connection,
+    monitor: &'a setup::Monitor,
     poll: Duration,
 }
 

@@ -9,7 +9,7 @@ use ariza_fake_bot_api::FakeBotApi;
 use ariza_shared::config::Settings;
 use ariza_shared::topology::Topology;
 use ariza_workers::telegram::TelegramClient;
-use lapin::Connection;
+use super::setup::Monitor;
 use serde::Serialize;
 use sqlx::PgPool;
 use std::collections::BTreeMap;
@@ -74,12 +74,12 @@ pub async fn final_checks(pool: &PgPool, settings: &Settings, bot: &FakeBotApi, 
 }
 
 /// Dead letters: archived in the table, plus any still in the dead-letter queue.
-pub async fn dead_letters(pool: &PgPool, monitor: &Connection, topology: &Topology) -> Result<i64, String> {
+pub async fn dead_letters(pool: &PgPool, monitor: &Monitor, topology: &Topology) -> Result<i64, String> {
     let archived: i64 = sqlx::query_scalar("SELECT count(*) FROM dead_letters")
         .fetch_one(pool)
         .await
         .map_err(|e| format!("counting dead letters: {e}"))?;
-    let channel = monitor.create_channel().await.map_err(|e| format!("opening a channel: {e}"))?;
+    let channel = monitor.channel().await.map_err(|e| format!("{e:#}"))?;
     let queued = super::setup::queue_state(&channel, &topology.dead_queue()).await.map_err(|e| format!("{e:#}"))?.0;
     channel.close(200, "counted".into()).await.ok();
     Ok(archived + i64::from(queued))

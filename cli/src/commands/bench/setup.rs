@@ -8,7 +8,9 @@ use ariza_shared::config::Settings;
 use ariza_shared::domain::{Locale, Role};
 use ariza_shared::topology::{Stage, Topology};
 use ariza_workers::db::staff;
-use lapin::Connection;
+use ariza_shared::config::AmqpSettings;
+use ariza_workers::broker;
+use lapin::{Channel, Connection};
 use lapin::options::{ExchangeDeleteOptions, QueueDeclareOptions, QueueDeleteOptions};
 use lapin::types::{FieldTable, ShortString};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -105,6 +107,42 @@ pub async fn recreate_database(settings: &Settings, name: &str) -> anyhow::Resul
     Ok(())
 }
 
+/// The benchmark's own broker connection, for deleting, declaring and asking about queues. It
+/// connects again when the broker dropped it, so a broker restart during a run still leaves a
+/// report and deleted queues.
+#[derive(Debug)]
+pub struct Monitor {
+    amqp: AmqpSettings,
+    conn: tokio::sync::Mutex<Option<Connection>>,
+}
+
+impl Monitor {
+    pub async fn connect(amqp: &AmqpSettings) -> anyhow::Result<Self> {
+        let conn = broker::connect(amqp, "bench-monitor").await?;
+        Ok(Self { amqp: amqp.clone(), conn: tokio::sync::Mutex::new(Some(conn)) })
+    }
+
+    /// A new channel, on a new connection if the old one is gone.
+    pub async fn channel(&self) -> anyhow::Result<Channel> {
+        let mut conn = self.conn.lock().await;
+        if let Some(current) = conn.as_ref().filter(|c| c.status().connected())
+            && let Ok(channel) = current.create_channel().await
+        {
+            return Ok(channel);
+        }
+        let fresh = broker::connect(&self.amqp, "bench-monitor").await?;
+        let channel = fresh.create_channel().await.context("opening a monitor channel")?;
+        *conn = Some(fresh);
+        Ok(channel)
+    }
+
+    pub async fn close(&self) {
+        if let Some(conn) = self.conn.lock().await.take() {
+            conn.close(200, ShortString::from("bench done")).await.ok();
+        }
+    }
+}
+
 /// A small pool of its own for the benchmark's polling, so it takes no connection from the
 /// workers' pool.
 pub fn watch_pool(settings: &Settings) -> anyhow::Result<PgPool> {
@@ -127,18 +165,18 @@ pub async fn register_staff(pool: &PgPool) -> anyhow::Result<Vec<Creator>> {
 
 /// Deletes every queue of the topology (and, at the end, its exchanges). Deleting a queue that
 /// does not exist is not an error; a refused delete closes the channel, so each gets a fresh one.
-pub async fn delete_queues(conn: &Connection, topology: &Topology, exchanges_too: bool) -> anyhow::Result<()> {
-    let mut channel = conn.create_channel().await.context("opening a channel to delete queues")?;
+pub async fn delete_queues(monitor: &Monitor, topology: &Topology, exchanges_too: bool) -> anyhow::Result<()> {
+    let mut channel = monitor.channel().await?;
     for queue in topology.queues() {
         if let Err(e) = channel.queue_delete(ShortString::from(queue.name.as_str()), QueueDeleteOptions::default()).await {
             tracing::debug!(queue = queue.name, error = %e, "queue not deleted");
-            channel = conn.create_channel().await.context("opening a channel to delete queues")?;
+            channel = monitor.channel().await?;
         }
     }
     if exchanges_too {
         for exchange in topology.exchanges() {
             if channel.exchange_delete(ShortString::from(exchange.name.as_str()), ExchangeDeleteOptions::default()).await.is_err() {
-                channel = conn.create_channel().await.context("opening a channel to delete exchanges")?;
+                channel = monitor.channel().await?;
             }
         }
     }
@@ -147,7 +185,7 @@ pub async fn delete_queues(conn: &Connection, topology: &Topology, exchanges_too
 }
 
 /// Messages ready in a queue and its consumers, asked with a passive declare.
-pub async fn queue_state(channel: &lapin::Channel, name: &str) -> anyhow::Result<(u32, u32)> {
+pub async fn queue_state(channel: &Channel, name: &str) -> anyhow::Result<(u32, u32)> {
     let passive = QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() };
     let queue = channel
         .queue_declare(ShortString::from(name), passive, FieldTable::default())
@@ -158,11 +196,11 @@ pub async fn queue_state(channel: &lapin::Channel, name: &str) -> anyhow::Result
 
 /// Waits until every stage queue and the dead-letter queue have a consumer, so the clock starts
 /// with the workers ready.
-pub async fn wait_for_consumers(conn: &Connection, topology: &Topology, bound: Duration) -> anyhow::Result<()> {
+pub async fn wait_for_consumers(monitor: &Monitor, topology: &Topology, bound: Duration) -> anyhow::Result<()> {
     let mut names: Vec<String> = Stage::ALL.iter().map(|s| topology.queue(*s)).collect();
     names.push(topology.dead_queue());
     let deadline = tokio::time::Instant::now() + bound;
-    let mut channel = conn.create_channel().await.context("opening a channel")?;
+    let mut channel = monitor.channel().await?;
     loop {
         let mut ready = true;
         for name in &names {
@@ -171,7 +209,7 @@ pub async fn wait_for_consumers(conn: &Connection, topology: &Topology, bound: D
                 Ok(_) => ready = false,
                 Err(_) => {
                     ready = false;
-                    channel = conn.create_channel().await.context("opening a channel")?;
+                    channel = monitor.channel().await?;
                 }
             }
         }

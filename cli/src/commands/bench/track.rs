@@ -7,12 +7,12 @@
 //! recorded the sends), so how often the watch polls changes when the benchmark *notices*, not
 //! the latency it reports; the time it noticed is kept too, for comparison.
 
-use super::setup::queue_state;
+use super::setup::{Monitor, queue_state};
 use ariza_fake_bot_api::FakeBotApi;
 use ariza_shared::domain::ApplicationId;
 use ariza_shared::topology::{Stage, Topology};
 use chrono::{DateTime, Utc};
-use lapin::{Channel, Connection};
+use lapin::Channel;
 use sqlx::PgPool;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -197,7 +197,7 @@ pub struct Watch<'a> {
     pub pool: &'a PgPool,
     pub tracker: &'a Tracker,
     pub bot: &'a FakeBotApi,
-    pub monitor: &'a Connection,
+    pub monitor: &'a Monitor,
     pub topology: &'a Topology,
     pub poll: Duration,
     pub deadline: tokio::time::Instant,
@@ -258,7 +258,7 @@ impl Watch<'_> {
     /// Ready messages in each stage queue, in the retry tiers and in the dead letters.
     async fn queue_depths(&self, channel: &mut Option<Channel>) -> String {
         if channel.as_ref().is_none_or(|c| !c.status().connected()) {
-            *channel = self.monitor.create_channel().await.ok();
+            *channel = self.monitor.channel().await.ok();
         }
         let Some(ch) = channel.as_ref() else { return "unknown (no channel)".to_owned() };
         let mut out = Vec::new();
