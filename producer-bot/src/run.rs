@@ -148,6 +148,11 @@ async fn load_session(app: &BotApp, chat_id: i64, l: Locale) -> anyhow::Result<(
 
 fn markup(screen: &Screen, step_no: u32) -> Option<ReplyMarkup> {
     if let Some(labels) = &screen.menu {
+        if labels.is_empty() {
+            // A role that creates nothing (an administrator) has no menu buttons; Telegram does
+            // not take an empty keyboard.
+            return None;
+        }
         let rows: Vec<Vec<KeyboardButton>> = labels.iter().map(|l| vec![KeyboardButton::new(l.clone())]).collect();
         return Some(ReplyMarkup::Keyboard(KeyboardMarkup::new(rows).resize_keyboard()));
     }

@@ -193,3 +193,49 @@ async fn a_webhook_call_with_the_wrong_secret_is_refused_and_not_processed() {
     task.await.expect("task").expect("bot stopped");
     env.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_administrator_registers_staff_from_the_bot_and_others_cannot() {
+    let test = BotTest::start().await;
+    test.env.staff(608, Role::Administrator, Locale::Uz).await;
+    test.env.staff(609, Role::Manager, Locale::Ru).await;
+    let admin = test.staffer(608, "uz");
+    // An administrator creates no applications: the answers come without a menu keyboard.
+    let usage = admin.say_any("/addstaff 12345 chief uz").await;
+    assert!(usage.text.contains(&t(Locale::Uz, "bot-addstaff-usage")), "{}", usage.text);
+    let added = admin.say_any("/addstaff 12345 technician ru Sardor Aliev").await;
+    assert!(added.text.contains("12345") && added.text.contains("texnik"), "{}", added.text);
+    let (role, lang, name): (String, String, String) =
+        sqlx::query_as("SELECT role, language, full_name FROM staff WHERE telegram_id = 12345").fetch_one(&test.env.pool).await.expect("row");
+    assert_eq!((role.as_str(), lang.as_str(), name.as_str()), ("technician", "ru", "Sardor Aliev"));
+    let manager = test.staffer(609, "ru");
+    let refused = manager.say("/addstaff 777 manager ru").await;
+    assert!(refused.text.contains(&t(Locale::Ru, "bot-admin-only")), "{}", refused.text);
+    assert_eq!(test.env.count("SELECT count(*) FROM staff WHERE telegram_id = 777").await, 0);
+    test.cleanup().await;
+}
+
+#[tokio::test]
+async fn many_search_results_are_paged() {
+    let test = BotTest::start().await;
+    test.env.staff(610, Role::Manager, Locale::Uz).await;
+    for i in 0..7 {
+        test.env.client(&format!("Aziz Karimov {i}"), &format!("+99899100000{i}"), None, Locale::Uz).await;
+    }
+    let l = Locale::Uz;
+    let u = test.staffer(610, "uz");
+    u.say(&t(l, "bot-btn-new-connection")).await;
+    u.press(&t(l, "bot-btn-by-name")).await;
+    let first = u.say("karimov").await;
+    assert!(first.text.contains("7") && first.text.contains("1/2"), "{}", first.text);
+    assert_eq!(first.labels().iter().filter(|b| b.contains("Aziz Karimov")).count(), 5);
+    let second = u.press(&t(l, "bot-btn-next")).await.screen;
+    assert!(second.text.contains("2/2"), "{}", second.text);
+    let names: Vec<String> = second.labels().into_iter().filter(|b| b.contains("Aziz Karimov")).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(second.labels().contains(&t(l, "bot-btn-prev")));
+    let card = u.press("Aziz Karimov 6").await.screen;
+    assert!(card.text.contains("+998991000006"), "{}", card.text);
+    u.assert_every_press_answered();
+    test.cleanup().await;
+}
