@@ -44,6 +44,24 @@ error-field-unexpected = В заявке этого вида нет такого
 error-transition-illegal = Это действие невозможно в текущем состоянии заявки.
 error-application-not-found = Заявка не найдена.
 error-bad-assignee = Выбранный сотрудник не является активным техником.
+error-transition-stale = Заявка уже изменилась: сейчас она { $state ->
+    [new] новая
+    [awaiting_manager] ждёт менеджера
+    [awaiting_controller] ждёт контролёра
+    [assigned] назначена технику
+    [in_progress] в работе
+    [waiting_equipment] ждёт оборудования
+    [completed] выполнена
+    [rated] оценена
+   *[cancelled] отменена
+}. Ничего не изменено.
+error-transition-not-yours = Эта заявка не ваша.
+error-unknown-client = Вы не зарегистрированы как клиент. Отправьте /start.
+error-rating-range = Оценка — от 1 до 5.
+error-reason-empty = Укажите причину.
+error-reason-too-long = Причина слишком длинная (не больше { $max } символов).
+error-report-empty = Кратко опишите выполненную работу.
+error-report-too-long = Отчёт слишком длинный (не больше { $max } символов).
 error-phone-empty = Введите номер телефона.
 error-phone-invalid = Неверный номер телефона. Пример: +998 90 123 45 67.
 error-name-empty = Введите имя и фамилию.

@@ -44,6 +44,24 @@ error-field-unexpected = Bu turdagi arizada bunday maydon yo'q.
 error-transition-illegal = Bu amalni arizaning hozirgi holatida bajarib bo'lmaydi.
 error-application-not-found = Ariza topilmadi.
 error-bad-assignee = Tanlangan xodim faol texnik emas.
+error-transition-stale = Ariza allaqachon o'zgargan: hozirgi holati — { $state ->
+    [new] yangi
+    [awaiting_manager] menejerni kutmoqda
+    [awaiting_controller] nazoratchini kutmoqda
+    [assigned] texnikka biriktirilgan
+    [in_progress] bajarilmoqda
+    [waiting_equipment] uskuna kutilmoqda
+    [completed] bajarilgan
+    [rated] baholangan
+   *[cancelled] bekor qilingan
+}. Hech narsa o'zgartirilmadi.
+error-transition-not-yours = Bu ariza sizga tegishli emas.
+error-unknown-client = Siz mijoz sifatida ro'yxatdan o'tmagansiz. /start buyrug'ini yuboring.
+error-rating-range = Baho 1 dan 5 gacha bo'ladi.
+error-reason-empty = Sababni yozing.
+error-reason-too-long = Sabab juda uzun (ko'pi bilan { $max } belgi).
+error-report-empty = Bajarilgan ishni qisqacha yozing.
+error-report-too-long = Hisobot juda uzun (ko'pi bilan { $max } belgi).
 error-phone-empty = Telefon raqamini kiriting.
 error-phone-invalid = Telefon raqami noto'g'ri. Namuna: +998 90 123 45 67.
 error-name-empty = Ism-familiyani kiriting.

@@ -90,12 +90,12 @@ impl Stage for Workflow {
 }
 
 fn notifications(command: &WorkflowCommand, items: Vec<NotificationRequest>) -> Outcome {
-    let WorkflowCommand::Route { application_id, correlation_id, .. } = command;
     if items.is_empty() {
         return Outcome::Done(Vec::new());
     }
-    let batch = NotificationBatch { schema: SCHEMA_VERSION, correlation_id: *correlation_id, application_id: Some(*application_id), items };
-    Outgoing::json(StageName::Notification, &batch, *correlation_id, Some(application_id.to_string()))
+    let (correlation_id, application_id) = (command.correlation_id(), command.application_id());
+    let batch = NotificationBatch { schema: SCHEMA_VERSION, correlation_id, application_id, items };
+    Outgoing::json(StageName::Notification, &batch, correlation_id, application_id.map(|a| a.to_string()))
         .map_or_else(|e| super::encode_failed(&e), |out| Outcome::Done(vec![out]))
 }
 
@@ -118,7 +118,9 @@ impl ParticipantCache {
 }
 
 async fn apply(tx: &mut PgConnection, command: &WorkflowCommand, cache: &mut ParticipantCache) -> Result<Applied, sqlx::Error> {
-    let WorkflowCommand::Route { application_id, correlation_id, .. } = command;
+    let WorkflowCommand::Route { application_id, correlation_id, .. } = command else {
+        return Ok(Applied::Refused(Outcome::Permanent("not handled yet".into())));
+    };
     let app: Option<Application> = sqlx::query_as(
         "SELECT r.number, r.kind, r.state, r.client_id, c.full_name AS client_name, r.address, r.staff_creator_id,
                 r.staff_creator_role, r.creator_telegram_id, r.assigned_staff_id
@@ -197,6 +199,7 @@ async fn apply(tx: &mut PgConnection, command: &WorkflowCommand, cache: &mut Par
                 template: transition.template_key(party),
                 args: args.clone(),
                 dedupe_key: format!("{request_id}:{recipient}"),
+                markup: None,
             })
             .collect(),
     ))
