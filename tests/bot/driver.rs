@@ -30,9 +30,11 @@ pub struct Screen {
 }
 
 impl Screen {
-    /// Part of the dialogue (as opposed to a pipeline notification, which has no buttons).
+    /// Part of the dialogue, as opposed to a pipeline notification: a notification has no
+    /// buttons, or only buttons that work outside any dialogue (`o|…` open, `r|…` rate).
     pub fn is_dialogue(&self) -> bool {
-        self.edited || !self.buttons.is_empty() || !self.keyboard.is_empty()
+        let dialogue_button = self.buttons.iter().flatten().any(|(_, data)| data.starts_with(|c: char| c.is_ascii_digit()));
+        self.edited || dialogue_button || !self.keyboard.is_empty()
     }
 
     pub fn labels(&self) -> Vec<String> {
