@@ -8,6 +8,7 @@ set -euo pipefail
 usage() {
     cat <<'EOF'
 usage: scripts/up.sh [--detach]
+       scripts/up.sh --chat-as TELEGRAM_ID
        scripts/up.sh --stop
        scripts/up.sh -h | --help
 
@@ -19,14 +20,20 @@ Bring up the whole ariza system:
   2. create the database if it is missing;
   3. cargo build --release --bin ariza;
   4. ./target/release/ariza migrate;
-  5. start ./target/release/ariza workers (all stages), and — if
-     ARIZA__TELEGRAM__TOKEN is set — ./target/release/ariza bot.
+  5. start ./target/release/ariza workers (all stages) and ./target/release/ariza
+     bot; without ARIZA__TELEGRAM__TOKEN, both talk to a local fake Telegram
+     Bot API (ariza fake-bot-api) that prints every message.
 
 Options:
   (none)      run the processes in the foreground; Ctrl-C stops them
   -d, --detach
               run them in the background; logs in var/log/<name>.log,
               pid files in var/run/<name>.pid
+  --chat-as TELEGRAM_ID
+              no Telegram needed: the local fake Bot API runs in this terminal
+              as your Telegram app, as user TELEGRAM_ID (type messages, !N
+              presses button N, !contact PHONE shares your contact, @ID
+              switches user); workers and bot log to var/log/
   --stop      stop processes started by this script (by pid file); the
               PostgreSQL and RabbitMQ services are left running
   -h, --help  show this help
@@ -36,18 +43,23 @@ Environment:
   ARIZA_AMQP_URL        default amqp://guest:guest@127.0.0.1:5672/%2f
   ARIZA__DATABASE__URL  passed to ariza; defaults to ARIZA_DATABASE_URL
   ARIZA__AMQP__URL      passed to ariza; defaults to ARIZA_AMQP_URL
-  ARIZA__TELEGRAM__TOKEN  if set, the Telegram bot is started too; if not,
-                        a local fake Bot API (ariza fake-bot-api) receives and
-                        prints the notifications
+  ARIZA__TELEGRAM__TOKEN  the real bot's token; if not set, the workers and
+                        the bot use a local fake Bot API (ariza fake-bot-api)
   ARIZA_FAKE_BOT_API_PORT its port on 127.0.0.1 (default 8081)
   ARIZA_SERVICE_TIMEOUT seconds to wait for a service to start (default 60)
 EOF
 }
 
 mode=foreground
+chat_as=""
 while (($# > 0)); do
     case "$1" in
         -d | --detach) mode=detach ;;
+        --chat-as)
+            [[ $# -ge 2 && $2 =~ ^[0-9]+$ ]] || die "--chat-as takes a numeric Telegram id"
+            chat_as=$2
+            shift
+            ;;
         --stop) mode=stop ;;
         -h | --help)
             usage
@@ -139,23 +151,35 @@ log "running migrations: $BIN migrate"
 # which processes to start
 # ---------------------------------------------------------------------------
 
-procs=(workers)
-bot_note=""
-if [[ -n "${ARIZA__TELEGRAM__TOKEN:-}" ]]; then
-    if "$BIN" help bot >/dev/null 2>&1; then
-        procs+=(bot)
-    else
-        bot_note="not started: ARIZA__TELEGRAM__TOKEN is set, but this build of ariza has no 'bot' subcommand ($BIN help bot failed)"
-    fi
+[[ -z $chat_as || $mode == foreground ]] || die "--chat-as runs in the foreground: it is this terminal's Telegram app"
+procs=(workers bot)
+if [[ -n "${ARIZA__TELEGRAM__TOKEN:-}" && -z $chat_as ]]; then
+    :
 else
-    # No Telegram token: notifications go to a local fake Bot API that prints them, so the whole
-    # pipeline can be watched on a machine that cannot reach Telegram.
+    # No Telegram: the workers and the bot talk to a local fake Bot API that prints every message
+    # (and, with --chat-as, is your Telegram app), so the whole system runs on a machine that
+    # cannot reach Telegram.
     : "${ARIZA_FAKE_BOT_API_PORT:=8081}"
     export ARIZA__TELEGRAM__TOKEN="000000:local-fake-token"
     export ARIZA__TELEGRAM__API_BASE_URL="http://127.0.0.1:$ARIZA_FAKE_BOT_API_PORT"
-    procs=(fake-bot-api workers)
-    bot_note="not started: no token configured (set ARIZA__TELEGRAM__TOKEN to start it); notifications go to the local fake Bot API on 127.0.0.1:$ARIZA_FAKE_BOT_API_PORT"
+    procs=(fake-bot-api workers bot)
 fi
+
+# The command line of each process.
+proc_args() {
+    case "$1" in
+        fake-bot-api)
+            printf '%s\n' fake-bot-api --port "${ARIZA_FAKE_BOT_API_PORT:-8081}"
+            [[ -z $chat_as ]] || printf '%s\n' --chat-as "$chat_as"
+            ;;
+        *) printf '%s\n' "$1" ;;
+    esac
+}
+run_proc() {
+    local -a args
+    mapfile -t args < <(proc_args "$1")
+    "$BIN" "${args[@]}"
+}
 
 mkdir -p "$RUN_DIR" "$LOG_DIR"
 
@@ -172,8 +196,6 @@ summary() {
             else
                 log "$name: $BIN $name — in the foreground (output below)"
             fi
-        elif [[ $name == bot ]]; then
-            log "bot: $bot_note"
         fi
     done
     if [[ $how == detach ]]; then
@@ -197,7 +219,7 @@ summary() {
 if [[ $mode == detach ]]; then
     for name in "${procs[@]}"; do
         log "starting $BIN $name in the background (log: $LOG_DIR/$name.log)"
-        nohup "$BIN" "$name" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+        nohup "$BIN" $(proc_args "$name") >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
         printf '%s\n' "$!" >"$RUN_DIR/$name.pid"
     done
     sleep 2
@@ -240,8 +262,23 @@ cleanup() {
 trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
 
+if [[ -n $chat_as ]]; then
+    # The fake Bot API is this terminal's Telegram app: it alone reads the keyboard and prints;
+    # the workers and the bot log to files.
+    for name in workers bot; do
+        log "$name: logging to $LOG_DIR/$name.log"
+        "$BIN" "$name" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+        pids[$name]=$!
+        printf '%s\n' "$!" >"$RUN_DIR/$name.pid"
+    done
+    status=0
+    run_proc fake-bot-api || status=$?
+    cleanup
+    exit "$status"
+fi
+
 for name in "${procs[@]}"; do
-    "$BIN" "$name" &
+    run_proc "$name" &
     pids[$name]=$!
     printf '%s\n' "$!" >"$RUN_DIR/$name.pid"
 done
