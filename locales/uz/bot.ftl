@@ -144,5 +144,5 @@ bot-register-found = Provayderda sizning yozuvingiz bor. Bu sizmisiz?
 bot-btn-register = ✅ Ro'yxatdan o'tish
 bot-btn-its-me = ✅ Ha, bu men
 bot-register-sent = ⏳ Ro'yxatdan o'tish so'rovi yuborildi. Tayyor bo'lgach, xabar beramiz.
-bot-register-pending = ⏳ Ro'yxatdan o'tishingiz ko'rib chiqilmoqda. Bir oz kuting — tayyor bo'lgach, xabar beramiz.
+bot-register-pending = ⏳ Ro'yxatdan o'tishingiz ko'rib chiqilmoqda. Bir oz kuting — tayyor bo'lgach, xabar beramiz. Rad etilgani haqida xabar olgan bo'lsangiz, /cancel yuborib, qaytadan boshlang.
 bot-register-failed = ⚠️ Hozir yuborib bo'lmadi: xizmat javob bermayapti. Ma'lumotlaringiz saqlandi — qayta yuboring.

@@ -35,7 +35,9 @@ pub async fn handle(ctx: &Ctx<'_>, person: &mut Person, s: &mut Session, input: 
         }
         return Ok(Reply::notice(t(new, "bot-language-switched")));
     }
-    if matches!(input, Input::Command("start" | "cancel", _)) && s.step != Step::RegisterSent {
+    // /cancel always starts over (a registration the pipeline refused, say); /start does too,
+    // unless one is on its way.
+    if matches!(input, Input::Command("cancel", _)) || (matches!(input, Input::Command("start", _)) && s.step != Step::RegisterSent) {
         s.reset();
         s.go(Step::Register { field: ClientField::Name });
         return Ok(Reply::default());
