@@ -299,6 +299,10 @@ pub async fn run_alerts(
     let channel = conn.create_channel().await?;
     crate::broker::declare(&channel, topology).await?;
     let publisher = Publisher::open(conn).await?;
+    for rule in Rule::ALL {
+        // Registered at zero, so an alert rule over `increase()` sees the first one.
+        metrics::counter!(m::CREATION_ALERTS, "rule" => rule.as_str()).increment(0);
+    }
     let ok = metrics::counter!(m::ALERT_EVALUATIONS, "result" => "ok");
     let failed = metrics::counter!(m::ALERT_EVALUATIONS, "result" => "failed");
     let mut tick = tokio::time::interval(settings.alerts.evaluate_interval());
