@@ -51,7 +51,10 @@ pub async fn run_queue_metrics(
 ) -> anyhow::Result<()> {
     let queues = polled(topology);
     let errors: Counter = metrics::counter!(m::QUEUE_POLL_ERRORS);
-    let mut channel: Option<Channel> = None;
+    // Declared like every component does, so the first poll does not race the stages' set-up.
+    let setup = conn.create_channel().await?;
+    crate::broker::declare(&setup, topology).await?;
+    let mut channel: Option<Channel> = Some(setup);
     let mut tick = tokio::time::interval(settings.metrics.queue_poll_interval());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
