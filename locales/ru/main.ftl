@@ -82,6 +82,19 @@ dead-letters-count = { $count ->
     [few] { $count } мёртвых сообщения
    *[many] { $count } мёртвых сообщений
 }
+
+# Creation-activity alerts, sent to administrators. Phone numbers arrive masked.
+alert-staff-burst = ⚠️ Необычная активность (оповещение №{ $alert_id }): сотрудник { $staff_name } ({ $role }) создал { $count } { $count ->
+    [one] заявку
+    [few] заявки
+   *[many] заявок
+} за { $minutes } мин. (порог: { $max }). Проверьте в консоли.
+alert-client-phone-burst = ⚠️ Необычная активность (оповещение №{ $alert_id }): для клиента { $client_name } (тел. { $phone }) создано { $count } { $count ->
+    [one] заявка
+    [few] заявки
+   *[many] заявок
+} за { $minutes } мин. (порог: { $max }). Проверьте в консоли.
+
 staff-created-for-client = Создана сотрудником для клиента
 client-created-self = Создана самим клиентом
 no-comment = без комментария

@@ -81,6 +81,11 @@ dead-letters-count = { $count ->
     [one] { $count } ta o'lik xabar
    *[other] { $count } ta o'lik xabar
 }
+
+# Creation-activity alerts, sent to administrators. Phone numbers arrive masked.
+alert-staff-burst = ⚠️ G'ayrioddiy faollik (ogohlantirish №{ $alert_id }): xodim { $staff_name } ({ $role }) { $minutes } daqiqada { $count } ta ariza yaratdi (chegara: { $max }). Konsolda tekshiring.
+alert-client-phone-burst = ⚠️ G'ayrioddiy faollik (ogohlantirish №{ $alert_id }): { $client_name } mijoz (tel. { $phone }) uchun { $minutes } daqiqada { $count } ta ariza yaratildi (chegara: { $max }). Konsolda tekshiring.
+
 staff-created-for-client = Xodim tomonidan mijoz uchun yaratilgan
 client-created-self = Mijozning o'zi yaratgan
 no-comment = izohsiz

@@ -20,6 +20,8 @@ pub struct Settings {
     pub telegram: TelegramSettings,
     pub log: LogSettings,
     pub bot: BotSettings,
+    pub metrics: MetricsSettings,
+    pub alerts: AlertSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -90,6 +92,45 @@ impl BotSettings {
     }
 }
 
+/// Where each process serves its Prometheus metrics.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSettings {
+    pub workers_listen: String,
+    pub bot_listen: String,
+    pub console_listen: String,
+    pub queue_poll_interval_ms: u64,
+}
+
+impl MetricsSettings {
+    pub fn queue_poll_interval(&self) -> Duration {
+        Duration::from_millis(self.queue_poll_interval_ms.max(100))
+    }
+}
+
+/// One creation-activity rule: more than `max` applications within `minutes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct BurstRule {
+    pub enabled: bool,
+    pub max: u32,
+    pub minutes: u32,
+}
+
+/// Alerts on unusual creation activity.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AlertSettings {
+    pub enabled: bool,
+    pub evaluate_interval_ms: u64,
+    pub lookback_minutes: u32,
+    pub staff_burst: BurstRule,
+    pub client_phone_burst: BurstRule,
+}
+
+impl AlertSettings {
+    pub fn evaluate_interval(&self) -> Duration {
+        Duration::from_millis(self.evaluate_interval_ms)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -150,6 +191,23 @@ impl Settings {
         }
         if self.amqp.prefix.is_empty() || self.amqp.prefix.contains(char::is_whitespace) {
             return bad("amqp.prefix must be a non-empty name without spaces");
+        }
+        for (name, listen) in [
+            ("metrics.workers_listen", &self.metrics.workers_listen),
+            ("metrics.bot_listen", &self.metrics.bot_listen),
+            ("metrics.console_listen", &self.metrics.console_listen),
+        ] {
+            if !listen.trim().is_empty() && listen.trim().parse::<std::net::SocketAddr>().is_err() {
+                return Err(config::ConfigError::Message(format!("{name} must be an address like 127.0.0.1:9464, or empty")));
+            }
+        }
+        if self.alerts.evaluate_interval_ms == 0 || self.alerts.lookback_minutes == 0 {
+            return bad("alerts.evaluate_interval_ms and alerts.lookback_minutes must be positive");
+        }
+        for (name, rule) in [("alerts.staff_burst", &self.alerts.staff_burst), ("alerts.client_phone_burst", &self.alerts.client_phone_burst)] {
+            if rule.max == 0 || rule.minutes == 0 {
+                return Err(config::ConfigError::Message(format!("{name}.max and {name}.minutes must be positive")));
+            }
         }
         Ok(())
     }

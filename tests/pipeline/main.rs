@@ -4,8 +4,10 @@
 
 mod support;
 
+mod alerts;
 mod cli;
 mod creation;
 mod dead_letters;
 mod failures;
+mod metrics;
 mod processes;

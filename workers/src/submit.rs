@@ -1,15 +1,40 @@
-//! Publishing a creation request: the one path the bot, `ariza submit` and the benchmark share.
+//! Publishing into the pipeline: creation requests (the one path the bot, `ariza submit` and the
+//! benchmark share) and workflow commands (the bot's actions and registrations).
 
-use crate::broker::{PublishError, Publisher, message_properties};
+use crate::broker::{HeaderExt as _, PublishError, Publisher, message_properties};
 use ariza_shared::domain::{CreationRequest, WorkflowCommand};
+use ariza_shared::envelope;
+use ariza_shared::metrics::catalogue::CREATION_PUBLISHES;
 use ariza_shared::topology::{Stage, Topology};
 
 /// Publishes `req` to the validation stage and waits for the broker's confirm. When this returns
-/// `Ok`, the request is durable in the broker.
+/// `Ok`, the request is durable in the broker. Counted in `ariza_creation_publishes_total`: a
+/// caller that gives up waiting (drops this future) counts as `abandoned`.
 pub async fn publish_creation(publisher: &Publisher, topology: &Topology, req: &CreationRequest) -> Result<(), PublishError> {
+    let mut outcome = Abandoned(true);
     let body = serde_json::to_vec(req).unwrap_or_default();
-    let props = message_properties(&req.correlation_id.to_string(), Some(&req.application_id.to_string()), 1);
-    publisher.publish(&topology.work_exchange(), Stage::Validation.as_str(), &body, props).await
+    let mut props = message_properties(&req.correlation_id.to_string(), Some(&req.application_id.to_string()), 1);
+    if let Ok(ms) = u64::try_from(req.submitted_at.timestamp_millis()) {
+        let mut headers = props.headers().clone().unwrap_or_default();
+        headers.set_u64(envelope::SUBMITTED_AT, ms);
+        props = props.with_headers(headers);
+    }
+    let result = publisher.publish(&topology.work_exchange(), Stage::Validation.as_str(), &body, props).await;
+    outcome.0 = false;
+    let label = if result.is_ok() { "confirmed" } else { "failed" };
+    metrics::counter!(CREATION_PUBLISHES, "outcome" => label).increment(1);
+    result
+}
+
+/// Counts a publish whose future was dropped before the broker answered.
+struct Abandoned(bool);
+
+impl Drop for Abandoned {
+    fn drop(&mut self) {
+        if self.0 {
+            metrics::counter!(CREATION_PUBLISHES, "outcome" => "abandoned").increment(1);
+        }
+    }
 }
 
 /// Publishes a workflow command (an action on an application, a client's registration) to the
