@@ -15,7 +15,8 @@ usage: scripts/up.sh [--detach]
 Bring up the whole ariza system:
   1. make sure PostgreSQL and RabbitMQ are installed and running (installs
      them from the distribution's packages on Debian/Ubuntu when run as root),
-     RabbitMQ feature flags quorum_queue + stream_queue are enabled, and cargo
+     RabbitMQ feature flags quorum_queue + stream_queue are enabled, Chromium
+     and chromedriver are installed (the console's browser test), and cargo
      is available;
   2. create the database if it is missing;
   3. cargo build --release --bin ariza;
@@ -137,6 +138,7 @@ export ARIZA__DATABASE__URL ARIZA__AMQP__URL
 ensure_postgres "$ARIZA__DATABASE__URL"
 ensure_rabbitmq "$ARIZA__AMQP__URL"
 ensure_feature_flags "$ARIZA__AMQP__URL"
+ensure_chromium
 ensure_rust
 ensure_database "$ARIZA__DATABASE__URL"
 

@@ -22,6 +22,7 @@ pub struct Settings {
     pub bot: BotSettings,
     pub metrics: MetricsSettings,
     pub alerts: AlertSettings,
+    pub console: ConsoleSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -131,6 +132,35 @@ impl AlertSettings {
     }
 }
 
+/// The operator console (`ariza console serve`) and its command-line client.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConsoleSettings {
+    /// Where the console listens; loopback by default.
+    pub listen: String,
+    /// Where the command-line client finds the console.
+    pub url: String,
+    /// The operator token: a bearer token (and a login) with the administrator role. Empty: only
+    /// console users can log in.
+    pub token: SecretString,
+    /// How long a login lasts.
+    pub session_ttl_minutes: u64,
+    /// Whether the session cookie is marked `Secure` (behind a TLS-terminating proxy).
+    pub secure_cookie: bool,
+    /// Rows per page in lists.
+    pub page_size: u32,
+}
+
+impl ConsoleSettings {
+    /// The operator token, if one is configured.
+    pub fn operator_token(&self) -> Option<&str> {
+        Some(self.token.expose_secret().trim()).filter(|t| !t.is_empty())
+    }
+
+    pub fn session_ttl(&self) -> Duration {
+        Duration::from_secs(self.session_ttl_minutes.saturating_mul(60))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -188,6 +218,12 @@ impl Settings {
         }
         if self.bot.page_size == 0 || self.bot.page_size > 20 {
             return bad("bot.page_size must be between 1 and 20");
+        }
+        if self.console.session_ttl_minutes == 0 || self.console.page_size == 0 || self.console.page_size > 1000 {
+            return bad("console.session_ttl_minutes must be positive and console.page_size between 1 and 1000");
+        }
+        if self.console.operator_token().is_some_and(|t| t.len() < 16) {
+            return bad("console.token must be at least 16 characters (or empty for none)");
         }
         if self.amqp.prefix.is_empty() || self.amqp.prefix.contains(char::is_whitespace) {
             return bad("amqp.prefix must be a non-empty name without spaces");
@@ -258,9 +294,11 @@ mod tests {
     fn the_base_configuration_loads_and_keeps_secrets_out_of_debug() {
         let mut s = Settings::load_from(None, false).expect("base config");
         s.telegram.token = SecretString::from("123:very-secret");
+        s.console.token = SecretString::from("console-very-secret-token");
         assert_eq!(s.amqp.delivery_limit, 20);
         let shown = format!("{s:?}");
         assert!(!shown.contains("very-secret"), "{shown}");
+        assert_eq!(s.console.listen, "127.0.0.1:8090", "the console listens on loopback by default");
         assert!(!shown.contains("guest:guest"), "{shown}");
     }
 
