@@ -202,8 +202,15 @@ async fn render(app: &BotApp, person: &Person, s: &Session) -> anyhow::Result<Sc
     Ok(screens::render(&app.pool, person, s, &app.settings.bot.tariffs, app.settings.bot.page_size).await?)
 }
 
+/// Counts a handled update in `ariza_bot_updates_total`.
+fn count_update<T, E>(kind: &'static str, result: &Result<T, E>) {
+    let outcome = if result.is_ok() { "ok" } else { "error" };
+    metrics::counter!(ariza_shared::metrics::catalogue::BOT_UPDATES, "kind" => kind, "outcome" => outcome).increment(1);
+}
+
 async fn on_message(bot: Bot, msg: Message, app: Arc<BotApp>) -> anyhow::Result<()> {
     let result = handle_message(&bot, &msg, &app).await;
+    count_update("message", &result);
     if let (Err(e), Some(user)) = (&result, msg.from.as_ref()) {
         // Nothing was saved: what the staff member entered before is still there.
         tracing::error!(error = format!("{e:#}"), "message failed");
@@ -254,6 +261,7 @@ async fn handle_message(bot: &Bot, msg: &Message, app: &BotApp) -> anyhow::Resul
 
 async fn on_callback(bot: Bot, q: CallbackQuery, app: Arc<BotApp>) -> anyhow::Result<()> {
     let result = handle_callback(&bot, &q, &app).await;
+    count_update("callback", &result);
     // Every button press is answered, whatever happened.
     let toast = match &result {
         Ok(toast) => toast.clone(),

@@ -96,6 +96,8 @@ async fn register(test: &BotTest, c: &Staffer<'_>, l: Locale, name: &str, phone:
 
 #[tokio::test]
 async fn a_staff_created_connection_request_goes_from_creation_to_the_clients_rating() {
+    // The bot's metrics, as `ariza bot` serves them (nextest runs each test in its own process).
+    let metrics = ariza_shared::metrics::install();
     let test = BotTest::start().await;
     let (op_l, mgr_l, tech_l, client_l) = (Locale::Uz, Locale::Ru, Locale::Uz, Locale::Ru);
     test.env.staff(5101, Role::CallCentreOperator, op_l).await;
@@ -175,6 +177,19 @@ async fn a_staff_created_connection_request_goes_from_creation_to_the_clients_ra
     assert!(mgr.last().text.contains("5/5"), "{}", mgr.last().text);
     for u in [&op, &mgr, &tech_u, &client] {
         u.assert_every_press_answered();
+    }
+    let scrape = metrics.render();
+    for (series, at_least) in [
+        ("ariza_workflow_publishes_total{command=\"transition\",outcome=\"confirmed\"}", 4.0),
+        ("ariza_workflow_publishes_total{command=\"register_client\",outcome=\"confirmed\"}", 1.0),
+        ("ariza_bot_updates_total{kind=\"callback\",outcome=\"ok\"}", 10.0),
+        ("ariza_bot_updates_total{kind=\"message\",outcome=\"ok\"}", 10.0),
+    ] {
+        let value: f64 = scrape
+            .lines()
+            .find_map(|l| l.strip_prefix(series).map(|v| v.trim().parse().unwrap_or(0.0)))
+            .unwrap_or_else(|| panic!("{series} not exported:\n{scrape}"));
+        assert!(value >= at_least, "{series} = {value}");
     }
     test.cleanup().await;
 }

@@ -46,6 +46,11 @@ pub const TELEGRAM_REQUEST_SECONDS: &str = "ariza_telegram_request_seconds";
 pub const DEAD_LETTERS_ARCHIVED: &str = "ariza_dead_letters_archived_total";
 
 pub const CREATION_PUBLISHES: &str = "ariza_creation_publishes_total";
+pub const WORKFLOW_PUBLISHES: &str = "ariza_workflow_publishes_total";
+pub const BOT_UPDATES: &str = "ariza_bot_updates_total";
+
+/// Metrics only the bot process exports (the workers' scrape does not have them).
+pub const BOT_ONLY: &[&str] = &[WORKFLOW_PUBLISHES, BOT_UPDATES];
 
 pub const CREATION_ALERTS: &str = "ariza_creation_alerts_total";
 pub const ALERT_EVALUATIONS: &str = "ariza_alert_evaluations_total";
@@ -171,6 +176,18 @@ pub const CATALOGUE: &[MetricDef] = &[
         kind: Kind::Counter,
         labels: &["outcome"],
         help: "Creation requests published (by the bot or ariza submit): confirmed by the broker, failed (refused, unroutable, connection), abandoned (timed out before the confirm).",
+    },
+    MetricDef {
+        name: WORKFLOW_PUBLISHES,
+        kind: Kind::Counter,
+        labels: &["command", "outcome"],
+        help: "Workflow commands the bot published (command: transition, register_client): confirmed by the broker, failed, or abandoned (timed out before the confirm).",
+    },
+    MetricDef {
+        name: BOT_UPDATES,
+        kind: Kind::Counter,
+        labels: &["kind", "outcome"],
+        help: "Telegram updates the bot handled (kind: message, callback): ok, or error (the person was asked to try again).",
     },
     MetricDef {
         name: CREATION_ALERTS,
