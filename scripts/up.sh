@@ -21,9 +21,10 @@ Bring up the whole ariza system:
   2. create the database if it is missing;
   3. cargo build --release --bin ariza;
   4. ./target/release/ariza migrate;
-  5. start ./target/release/ariza workers (all stages) and ./target/release/ariza
-     bot; without ARIZA__TELEGRAM__TOKEN, both talk to a local fake Telegram
-     Bot API (ariza fake-bot-api) that prints every message.
+  5. start ./target/release/ariza workers (all stages), ./target/release/ariza
+     bot and the operator console (ariza console serve, 127.0.0.1:8090);
+     without ARIZA__TELEGRAM__TOKEN, the workers and the bot talk to a local
+     fake Telegram Bot API (ariza fake-bot-api) that prints every message.
 
 Options:
   (none)      run the processes in the foreground; Ctrl-C stops them
@@ -114,6 +115,7 @@ stop_one() {
 }
 
 if [[ $mode == stop ]]; then
+    stop_one console
     stop_one bot
     stop_one workers
     stop_one fake-bot-api
@@ -125,7 +127,7 @@ fi
 # services, toolchain, database, build, migrations
 # ---------------------------------------------------------------------------
 
-for name in fake-bot-api workers bot; do
+for name in fake-bot-api workers bot console; do
     if pid=$(running_pid "$name"); then
         die "$name is already running (pid $pid, started by an earlier scripts/up.sh); run scripts/up.sh --stop first to restart it"
     fi
@@ -154,7 +156,7 @@ log "running migrations: $BIN migrate"
 # ---------------------------------------------------------------------------
 
 [[ -z $chat_as || $mode == foreground ]] || die "--chat-as runs in the foreground: it is this terminal's Telegram app"
-procs=(workers bot)
+procs=(workers bot console)
 if [[ -n "${ARIZA__TELEGRAM__TOKEN:-}" && -z $chat_as ]]; then
     :
 else
@@ -164,7 +166,7 @@ else
     : "${ARIZA_FAKE_BOT_API_PORT:=8081}"
     export ARIZA__TELEGRAM__TOKEN="000000:local-fake-token"
     export ARIZA__TELEGRAM__API_BASE_URL="http://127.0.0.1:$ARIZA_FAKE_BOT_API_PORT"
-    procs=(fake-bot-api workers bot)
+    procs=(fake-bot-api workers bot console)
 fi
 
 # The command line of each process.
@@ -174,6 +176,7 @@ proc_args() {
             printf '%s\n' fake-bot-api --port "${ARIZA_FAKE_BOT_API_PORT:-8081}"
             [[ -z $chat_as ]] || printf '%s\n' --chat-as "$chat_as"
             ;;
+        console) printf '%s\n' console serve ;;
         *) printf '%s\n' "$1" ;;
     esac
 }
@@ -190,7 +193,7 @@ summary() {
     log "-------------------------------------------------------------------"
     log "PostgreSQL: $(redact_url "$ARIZA__DATABASE__URL")"
     log "RabbitMQ:   $(redact_url "$ARIZA__AMQP__URL")"
-    for name in fake-bot-api workers bot; do
+    for name in fake-bot-api workers bot console; do
         if [[ " ${procs[*]} " == *" $name "* ]]; then
             if [[ $how == detach ]]; then
                 pid=$(running_pid "$name" || true)
@@ -205,6 +208,8 @@ summary() {
     else
         log "stop with: Ctrl-C (or scripts/up.sh --stop from another terminal)"
     fi
+    log "console: http://${ARIZA__CONSOLE__LISTEN:-127.0.0.1:8090}/ — log in with the operator token"
+    log "  (ARIZA__CONSOLE__TOKEN) or a user: $BIN console user add NAME --role admin"
     log "PostgreSQL and RabbitMQ keep running as system services; stop them with"
     if _systemd_is_pid1; then
         log "  systemctl stop rabbitmq-server postgresql"
@@ -267,9 +272,9 @@ trap 'cleanup; exit 143' TERM
 if [[ -n $chat_as ]]; then
     # The fake Bot API is this terminal's Telegram app: it alone reads the keyboard and prints;
     # the workers and the bot log to files.
-    for name in workers bot; do
+    for name in workers bot console; do
         log "$name: logging to $LOG_DIR/$name.log"
-        "$BIN" "$name" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+        "$BIN" $(proc_args "$name") >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
         pids[$name]=$!
         printf '%s\n' "$!" >"$RUN_DIR/$name.pid"
     done

@@ -266,6 +266,8 @@ async fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         super::shutdown_signal().await;
         trigger.cancel();
     });
+    ariza_shared::metrics::install();
+    ariza_shared::metrics::serve_configured(ariza_shared::metrics::Process::Console, &settings.metrics, shutdown.clone()).await;
     println!("ariza console on http://{}/", listener.local_addr()?);
     ariza_console::serve(listener, AppState::new(settings, pool), shutdown).await?;
     Ok(ExitCode::SUCCESS)
