@@ -9,3 +9,4 @@ mod creation;
 mod dead_letters;
 mod failures;
 mod processes;
+mod workflow;

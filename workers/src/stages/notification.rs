@@ -158,7 +158,8 @@ impl Notification {
             "SELECT n.id, n.dedupe_key, n.status, n.template_key, n.args, n.markup,
                     CASE n.recipient_kind WHEN 'staff' THEN s.telegram_id WHEN 'client' THEN c.telegram_chat_id
                          ELSE n.recipient_id END AS chat_id,
-                    COALESCE(n.language, s.language, c.language) AS language,
+                    CASE n.recipient_kind WHEN 'chat' THEN n.language
+                         ELSE COALESCE(s.language, c.language, n.language) END AS language,
                     COALESCE(s.active, TRUE) AS active
              FROM notifications n
              LEFT JOIN staff s ON n.recipient_kind = 'staff' AND s.id = n.recipient_id
