@@ -628,3 +628,46 @@ async fn a_client_staff_registered_links_their_chat_and_gets_the_waiting_notific
     assert_eq!(chat, Some(7050));
     w.env.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_reassignment_tells_the_new_and_the_previous_technician() {
+    let mut w = World::start().await;
+    w.env.staff(160, Role::Manager, Locale::Ru).await;
+    let first = w.env.staff(260, Role::Technician, Locale::Ru).await;
+    let second = w.env.staff(261, Role::Technician, Locale::Uz).await;
+    let app = routed_connection(&mut w, 160, Some(7060)).await;
+    let mut assign = transition(app, TransitionName::Assign, 160, Role::Manager, State::AwaitingManager);
+    assign.assignee_staff_id = Some(first.id);
+    w.act(&assign).await;
+    w.new_messages();
+
+    let mut reassign = transition(app, TransitionName::Assign, 160, Role::Manager, State::Assigned);
+    reassign.assignee_staff_id = Some(second.id);
+    w.act(&reassign).await;
+    let n = format!("№{}", w.number(app).await);
+    let got = w.expect(&[
+        (7060, vec![&n, "texnikka biriktirildi"]),
+        (160, vec![&n, "назначена технику"]),
+        (261, vec![&n, "Sizga ariza"]),
+        (260, vec![&n, "передана другому технику"]),
+    ]);
+    assert_open_button(&got[&261], app, Locale::Uz);
+    assert_no_buttons(&got, &[260, 160, 7060]);
+    let assigned: Option<i64> =
+        sqlx::query_scalar("SELECT assigned_staff_id FROM service_requests WHERE id = $1").bind(app.0).fetch_one(&w.env.pool).await.expect("row");
+    assert_eq!(assigned, Some(second.id));
+    let previous: Option<i64> = sqlx::query_scalar(
+        "SELECT (data->>'previous_assignee_staff_id')::bigint FROM workflow_transitions WHERE request_id = $1",
+    )
+    .bind(reassign.request_id.0)
+    .fetch_one(&w.env.pool)
+    .await
+    .expect("the reassignment");
+    assert_eq!(previous, Some(first.id));
+
+    // The technician who lost it can no longer start it.
+    w.act(&transition(app, TransitionName::Start, 260, Role::Technician, State::Assigned)).await;
+    w.expect(&[(260, vec![&n, "Эта заявка не ваша"])]);
+    assert_eq!(w.state(app).await, "assigned");
+    w.env.cleanup().await;
+}

@@ -127,7 +127,7 @@ pub(super) async fn apply(
         return refuse(tx, req, None, &actor, &TransitionRejection::NoSuchApplication).await;
     };
     let assignee = match req.assignee_staff_id {
-        Some(id) if req.transition == TransitionName::Assign => staff_by(tx, "id", id).await?,
+        Some(id) if req.transition == TransitionName::Assign => staff_by(tx, StaffKey::Id(id)).await?,
         _ => None,
     };
     match decide(req, &app, &actor, assignee.as_ref()) {
@@ -169,12 +169,19 @@ struct StaffRow {
     full_name: String,
 }
 
-/// The staff member whose `column` (`id` or `telegram_id`) is `value`. A row with a role or
-/// language this release does not know counts as no staff member.
-async fn staff_by(tx: &mut PgConnection, column: &'static str, value: i64) -> Result<Option<StaffRecord>, sqlx::Error> {
-    let sql = match column {
-        "id" => "SELECT id, role, active, language, full_name FROM staff WHERE id = $1",
-        _ => "SELECT id, role, active, language, full_name FROM staff WHERE telegram_id = $1",
+/// Which staff row to read.
+#[derive(Debug, Clone, Copy)]
+enum StaffKey {
+    Id(i64),
+    TelegramId(i64),
+}
+
+/// The staff member with `key`. A row with a role or language this release does not know counts
+/// as no staff member.
+async fn staff_by(tx: &mut PgConnection, key: StaffKey) -> Result<Option<StaffRecord>, sqlx::Error> {
+    let (sql, value) = match key {
+        StaffKey::Id(id) => ("SELECT id, role, active, language, full_name FROM staff WHERE id = $1", id),
+        StaffKey::TelegramId(tg) => ("SELECT id, role, active, language, full_name FROM staff WHERE telegram_id = $1", tg),
     };
     let row: Option<StaffRow> = sqlx::query_as(sql).bind(value).fetch_optional(&mut *tx).await?;
     Ok(row.and_then(|r| {
@@ -183,7 +190,7 @@ async fn staff_by(tx: &mut PgConnection, column: &'static str, value: i64) -> Re
 }
 
 async fn actor_record(tx: &mut PgConnection, req: &TransitionRequest) -> Result<ActorRecord, sqlx::Error> {
-    let staff = staff_by(tx, "telegram_id", req.actor.telegram_id).await?;
+    let staff = staff_by(tx, StaffKey::TelegramId(req.actor.telegram_id)).await?;
     let client: Option<(i64, String)> = sqlx::query_as("SELECT id, full_name FROM clients WHERE telegram_chat_id = $1")
         .bind(req.actor.telegram_id)
         .fetch_optional(&mut *tx)
