@@ -121,7 +121,10 @@ wf-route-participant = 🆕 Новая заявка { $kind ->
     [yes] Создана сотрудником ({ $creator_role }) для клиента.
    *[no] Создана самим клиентом.
 }
-wf-assign-client = 👷 Ваша заявка №{ $number } назначена технику.
+wf-assign-client = 👷 Ваша заявка №{ $number } назначена технику.{ $staff_created ->
+    [yes] { " " }Заявку создал для вас наш сотрудник.
+   *[no] {""}
+}
 wf-assign-creator = 👷 Заявка №{ $number } для клиента { $client_name } назначена технику.
 wf-assign-participant = 👷 Вам назначена заявка №{ $number }: клиент { $client_name }, адрес: { $address }.{ $staff_created ->
     [yes] { " " }Создана сотрудником для клиента.
@@ -132,7 +135,10 @@ wf-start-creator = 🔧 По заявке №{ $number } ({ $client_name }) на
 wf-wait-equipment-client = 📦 Для вашей заявки №{ $number } ожидается оборудование.
 wf-wait-equipment-creator = 📦 Заявка №{ $number } ({ $client_name }) ждёт оборудование.
 wf-resume-client = 🔧 Работы по вашей заявке №{ $number } продолжаются.
-wf-complete-client = 🎉 Ваша заявка №{ $number } выполнена. Пожалуйста, оцените работу.
+wf-complete-client = 🎉 Ваша заявка №{ $number }{ $staff_created ->
+    [yes] , созданная для вас нашим сотрудником,
+   *[no] {""}
+} выполнена. Пожалуйста, оцените работу.
 wf-complete-creator = 🎉 Заявка №{ $number } ({ $client_name }) выполнена.
 wf-rate-creator = ⭐ Клиент оценил заявку №{ $number } на { $rating }.
 wf-rate-participant = ⭐ Клиент оценил выполненную вами заявку №{ $number } на { $rating }.
@@ -141,3 +147,25 @@ wf-cancel-creator = 🚫 Заявка №{ $number } ({ $client_name }) отме
 wf-cancel-participant = 🚫 Назначенная вам заявка №{ $number } отменена.
 wf-withdraw-creator = 🚫 Клиент { $client_name } отменил заявку №{ $number }.
 wf-withdraw-participant = 🚫 Клиент отменил заявку №{ $number }.
+wf-assign-previous = ↪️ Заявка №{ $number } ({ $client_name }) передана другому технику.
+wf-applied-actor = ✅ Принято: { $action }, заявка №{ $number }. Состояние заявки: { $state }.
+wf-refused = ⛔ Действие «{ $action }» по заявке №{ $number } не выполнено. { $reason }
+wf-refused-unknown = ⛔ Действие «{ $action }» не выполнено. { $reason }
+wf-btn-open = 📂 Открыть заявку
+wf-btn-rate = ⭐ { $score }
+wf-action-route = передача в работу
+wf-action-assign = назначение техника
+wf-action-start = начало работ
+wf-action-wait-equipment = ожидание оборудования
+wf-action-resume = возобновление работ
+wf-action-complete = завершение работ
+wf-action-rate = оценка
+wf-action-cancel = отмена
+wf-action-withdraw = отзыв заявки
+
+## Регистрация клиента
+client-registered = 👋 { $name }, вы зарегистрированы. Здесь можно подать заявку на подключение или техобслуживание и следить за своими заявками.
+client-linked = 👋 { $name }, мы нашли вашу учётную запись клиента и привязали к ней этот чат. Уведомления о ваших заявках будут приходить сюда.
+client-registration-refused = ❌ Регистрация не выполнена: { $reason }
+error-phone-linked-elsewhere = Этот номер телефона уже привязан к другому аккаунту Telegram. Обратитесь в колл-центр.
+error-already-registered = Этот аккаунт Telegram уже привязан к другому клиенту.

@@ -30,11 +30,12 @@ pub struct Screen {
 }
 
 impl Screen {
-    /// Part of the dialogue, as opposed to a pipeline notification: a notification has no
-    /// buttons, or only buttons that work outside any dialogue (`o|…` open, `r|…` rate).
+    /// Part of the dialogue (as opposed to a pipeline notification, which has no buttons or only
+    /// global ones: "Open", the rating).
     pub fn is_dialogue(&self) -> bool {
-        let dialogue_button = self.buttons.iter().flatten().any(|(_, data)| data.starts_with(|c: char| c.is_ascii_digit()));
-        self.edited || dialogue_button || !self.keyboard.is_empty()
+        let global_only = !self.buttons.is_empty()
+            && self.buttons.iter().flatten().all(|(_, data)| ariza_shared::domain::GlobalAction::parse(data).is_some());
+        self.edited || (!self.buttons.is_empty() && !global_only) || !self.keyboard.is_empty()
     }
 
     pub fn labels(&self) -> Vec<String> {
@@ -288,9 +289,17 @@ impl Staffer<'_> {
         }
     }
 
-    /// Presses a button of the latest dialogue screen that has buttons, by (a part of) its label.
+    /// Presses a button of the latest dialogue screen that has buttons, by (a part of) its label;
+    /// a label only a notification has ("Open", a rating) is pressed on the latest notification.
     pub async fn press(&self, label: &str) -> Pressed {
-        let screen = self.screens().into_iter().rev().find(|s| !s.buttons.is_empty() && s.is_dialogue()).unwrap_or_default();
+        let screens = self.screens();
+        let dialogue = screens.iter().rev().find(|s| !s.buttons.is_empty() && s.is_dialogue());
+        let screen = dialogue
+            .filter(|s| s.button(label).is_some())
+            .or_else(|| screens.iter().rev().find(|s| s.button(label).is_some()))
+            .or(dialogue)
+            .cloned()
+            .unwrap_or_default();
         let Some((_, data)) = screen.button(label).cloned() else {
             panic!("user {}: no button {label:?} on {:?} (buttons {:?})", self.uid, screen.text, screen.labels());
         };

@@ -11,3 +11,4 @@ mod dead_letters;
 mod failures;
 mod metrics;
 mod processes;
+mod workflow;

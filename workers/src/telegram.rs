@@ -146,7 +146,21 @@ impl TelegramClient {
 
     /// Sends a text message; returns Telegram's message id.
     pub async fn send_message(&self, chat_id: i64, text: &str) -> Result<i64, SendError> {
-        let body = serde_json::json!({ "chat_id": chat_id, "text": text, "link_preview_options": { "is_disabled": true } });
+        self.send_message_with(chat_id, text, None).await
+    }
+
+    /// Sends a text message with buttons (`reply_markup`: an inline keyboard or a reply keyboard,
+    /// as the Bot API takes it); returns Telegram's message id.
+    pub async fn send_message_with(
+        &self,
+        chat_id: i64,
+        text: &str,
+        reply_markup: Option<&serde_json::Value>,
+    ) -> Result<i64, SendError> {
+        let mut body = serde_json::json!({ "chat_id": chat_id, "text": text, "link_preview_options": { "is_disabled": true } });
+        if let Some(markup) = reply_markup {
+            body["reply_markup"] = markup.clone();
+        }
         let mut retry_afters = 0;
         loop {
             self.wait_while_paused().await;
