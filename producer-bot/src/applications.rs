@@ -32,6 +32,8 @@ pub struct AppView {
     pub created_at: DateTime<Utc>,
     pub rating: Option<i16>,
     pub rating_comment: Option<String>,
+    pub completion_report: Option<String>,
+    pub cancel_reason: Option<String>,
 }
 
 impl AppView {
@@ -59,7 +61,7 @@ macro_rules! select {
             "SELECT r.id, r.number, r.kind, r.state, r.client_id, c.full_name AS client_name, c.phone AS client_phone,
                     r.address, r.tariff, r.problem, r.comment, r.creation_source, s.full_name AS creator_name,
                     r.staff_creator_role AS creator_role, r.assigned_staff_id, a.full_name AS assignee_name, r.created_at,
-                    r.rating, r.rating_comment
+                    r.rating, r.rating_comment, r.completion_report, r.cancel_reason
              FROM service_requests r
              JOIN clients c ON c.id = r.client_id
              LEFT JOIN staff s ON s.id = r.staff_creator_id

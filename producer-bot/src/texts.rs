@@ -182,6 +182,8 @@ pub const BOT_KEYS: &[&str] = &[
     "bot-app-problem",
     "bot-app-comment",
     "bot-app-assignee",
+    "bot-app-report",
+    "bot-app-cancel-reason",
     "bot-app-rating",
     "bot-btn-refresh",
     "bot-btn-stars",

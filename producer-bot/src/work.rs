@@ -396,6 +396,8 @@ pub fn card_text(l: Locale, app: &AppView) -> String {
         ("bot-app-problem", app.problem.clone()),
         ("bot-app-comment", app.comment.clone()),
         ("bot-app-assignee", app.assignee_name.clone()),
+        ("bot-app-report", app.completion_report.clone()),
+        ("bot-app-cancel-reason", app.cancel_reason.clone()),
     ];
     for (key, value) in extras {
         if let Some(value) = value.filter(|v| !v.is_empty()) {

@@ -143,7 +143,12 @@ async fn a_staff_created_connection_request_goes_from_creation_to_the_clients_ra
 
     // Nothing reached the client yet: they have no Telegram. They register, are linked to the
     // record staff made, and receive what waited for them, the rating request last.
-    assert_eq!(test.env.count("SELECT count(*) FROM notifications WHERE status = 'waiting_link'").await, 4, "route, assign, start, complete");
+    // (The completion's messages follow the state change: wait for them.)
+    wait_until("route, assign, start and complete wait for the client", || async {
+        test.env.count("SELECT count(*) FROM notifications WHERE status = 'waiting_link'").await == 4
+    })
+    .await;
+    assert_eq!(test.env.count("SELECT count(*) FROM notifications WHERE recipient_kind = 'client' AND status <> 'waiting_link'").await, 0);
     register(&test, &client, client_l, "Mijoz Test1", "+998930000001", None).await;
     assert_eq!(test.env.count("SELECT count(*) FROM clients").await, 1, "linked, not duplicated");
     wait_notified_with(&test, 5104, "wf-complete-client").await;
@@ -174,7 +179,9 @@ async fn a_staff_created_connection_request_goes_from_creation_to_the_clients_ra
     wait_notified_with(&test, 5103, "wf-rate-participant").await;
     // Staff see the rating on the card.
     mgr.say(&format!("/app {number}")).await;
-    assert!(mgr.last().text.contains("5/5"), "{}", mgr.last().text);
+    let card = mgr.last();
+    assert!(card.text.contains("5/5") && card.text.contains("Спасибо, быстро и аккуратно!"), "{}", card.text);
+    assert!(card.text.contains("Router o'rnatildi, internet ishlayapti"), "the technician's report: {}", card.text);
     for u in [&op, &mgr, &tech_u, &client] {
         u.assert_every_press_answered();
     }
