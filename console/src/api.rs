@@ -285,7 +285,9 @@ pub async fn queue_report(state: &AppState) -> Result<queues::QueuesReport, ApiE
     } else {
         Some(state.broker.get().await.map_err(|e| ApiError::Unavailable(format!("{e:#}")))?.0)
     };
-    queues::report(&state.settings.amqp, &state.topology, conn.as_deref()).await.map_err(|e| ApiError::Unavailable(format!("{e:#}")))
+    queues::report(&state.settings.amqp, &state.topology, conn.as_deref(), &state.rates)
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("{e:#}")))
 }
 
 async fn dead_letter_list(

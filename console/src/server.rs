@@ -19,12 +19,20 @@ pub struct AppState {
     pub pool: PgPool,
     pub topology: Arc<Topology>,
     pub broker: ConsoleBroker,
+    /// Queue rates from the workers' metrics, when the management API is not enabled.
+    pub rates: Arc<crate::data::worker_rates::RateSampler>,
 }
 
 impl AppState {
     pub fn new(settings: Settings, pool: PgPool) -> Self {
         let settings = Arc::new(settings);
-        Self { topology: Arc::new(settings.topology()), broker: ConsoleBroker::new(settings.clone()), settings, pool }
+        Self {
+            topology: Arc::new(settings.topology()),
+            broker: ConsoleBroker::new(settings.clone()),
+            rates: Arc::new(crate::data::worker_rates::RateSampler::new(&settings)),
+            settings,
+            pool,
+        }
     }
 }
 

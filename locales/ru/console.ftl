@@ -43,8 +43,10 @@ console-error-internal = Внутренняя ошибка; подробност
 
 console-queues-title = Очереди
 console-queues-from-management = Данные из API управления RabbitMQ (глубина, потребители, скорости).
-console-queues-from-amqp = Данные из пассивного объявления очередей: глубина и потребители (скорости видны при настроенном amqp.management_url).
+console-queues-from-amqp = Данные из пассивного объявления очередей: глубина и потребители.
 console-queues-management-failed = API управления не ответил, показаны данные AMQP
+console-queues-rates-from-workers = Скорости — из собственных метрик воркеров (/metrics): сообщения, обработанные каждой стадией, повторы в ярусы задержки и мёртвые письма, в секунду с прошлого просмотра.
+console-queues-rates-failed = Не удалось прочитать метрики воркеров, скорости не показаны
 console-queue-name = Очередь
 console-queue-kind = Назначение
 console-queue-kind-work = рабочая

@@ -43,8 +43,10 @@ console-error-internal = Ichki xato; tafsilotlar konsol jurnalida.
 
 console-queues-title = Navbatlar
 console-queues-from-management = Ma'lumotlar RabbitMQ boshqaruv API dan (chuqurlik, iste'molchilar, tezliklar).
-console-queues-from-amqp = Ma'lumotlar navbatlarni passiv e'lon qilishdan: chuqurlik va iste'molchilar (tezliklar amqp.management_url sozlanganda ko'rinadi).
+console-queues-from-amqp = Ma'lumotlar navbatlarni passiv e'lon qilishdan: chuqurlik va iste'molchilar.
 console-queues-management-failed = Boshqaruv API javob bermadi, AMQP ma'lumotlari ko'rsatilmoqda
+console-queues-rates-from-workers = Tezliklar ishchilarning o'z metrikalaridan (/metrics): har bosqich qayta ishlagan xabarlar, kechiktirish bosqichlariga qaytarishlar va o'lik xabarlar, oxirgi ko'rishdan beri sekundiga.
+console-queues-rates-failed = Ishchilarning metrikalarini o'qib bo'lmadi, tezliklar ko'rsatilmaydi
 console-queue-name = Navbat
 console-queue-kind = Vazifasi
 console-queue-kind-work = ishchi

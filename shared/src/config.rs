@@ -148,6 +148,9 @@ pub struct ConsoleSettings {
     pub secure_cookie: bool,
     /// Rows per page in lists.
     pub page_size: u32,
+    /// The workers' `/metrics` URLs (comma-separated) the queue page takes rates from when the
+    /// management API is not enabled; empty: `metrics.workers_listen` on this host.
+    pub workers_metrics: String,
 }
 
 impl ConsoleSettings {

@@ -225,3 +225,42 @@ async fn the_timeline_shows_every_stage_and_the_notifications_with_phones_masked
     assert_eq!(unknown["error"], "not_found");
     console.cleanup().await;
 }
+
+#[tokio::test]
+async fn without_the_management_api_the_queue_rates_come_from_the_workers_metrics() {
+    let mut env = TestEnv::start().await;
+    env.settings.amqp.management_url = secrecy::SecretString::from("");
+    env.settings.console.workers_metrics = format!("http://{}/metrics", env.metrics_addr);
+    env.staff(90, Role::Manager, Locale::Uz).await;
+    let console = Console::start(env).await;
+    // The first look takes a fresh pair of scrapes: nothing flows, every rate is zero.
+    let (status, first) = console.get(Some(OPERATOR_TOKEN), "/api/queues").await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["source"], "passive_declare");
+    assert_eq!(first["rates_from_workers"], true, "{first}");
+    let work = |report: &Value, stage: &str| -> Value {
+        report["queues"]
+            .as_array()
+            .and_then(|qs| qs.iter().find(|q| q["kind"] == "work" && q["stage"] == stage).cloned())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(work(&first, "validation")["ack_rate"], 0.0, "{first}");
+    // Traffic between two looks shows as messages settled per second by every stage.
+    let reqs: Vec<_> = (0..5)
+        .map(|n| crate::support::request(ariza_shared::domain::ApplicationKind::Connection, 90, Role::Manager, crate::support::new_client(9100 + n)))
+        .collect();
+    for req in &reqs {
+        console.env.submit(req).await;
+    }
+    console.env.wait_notified(&reqs.iter().map(|r| r.application_id).collect::<Vec<_>>()).await;
+    let (status, second) = console.get(Some(OPERATOR_TOKEN), "/api/queues").await;
+    assert_eq!(status, StatusCode::OK);
+    for stage in ["validation", "persistence", "workflow", "notification"] {
+        let rate = work(&second, stage)["ack_rate"].as_f64().unwrap_or_default();
+        assert!(rate > 0.0, "{stage}: {second}");
+    }
+    // The page says where its rates come from.
+    let (_, page) = console.get_text(Some(OPERATOR_TOKEN), "/queues").await;
+    assert!(page.contains("id=\"rates-source\""), "{page}");
+    console.cleanup().await;
+}

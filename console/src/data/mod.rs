@@ -8,6 +8,7 @@ pub mod dead_letters;
 pub mod queues;
 pub mod reports;
 pub mod timeline;
+pub mod worker_rates;
 
 use serde::{Deserialize, Serialize};
 

@@ -3,6 +3,7 @@
 //! configured (`amqp.management_url`). Without it, depths and consumers come from passive
 //! declares, which read a queue's counters without touching its messages.
 
+use super::worker_rates::{RateSampler, Rates};
 use ariza_shared::config::AmqpSettings;
 use ariza_shared::topology::{Stage, Topology};
 use lapin::Connection;
@@ -64,6 +65,11 @@ pub struct QueuesReport {
     pub source: StatsSource,
     /// Why the management API was not used, when it is configured but failed.
     pub management_error: Option<String>,
+    /// Without the management API: whether the rates came from the workers' metrics, or why not.
+    #[serde(default)]
+    pub rates_from_workers: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rates_error: Option<String>,
     pub queues: Vec<QueueStats>,
 }
 
@@ -99,19 +105,63 @@ fn skeleton(topology: &Topology) -> Vec<QueueStats> {
 }
 
 /// Measures every queue: through the management API when configured, otherwise (or when it fails)
-/// through passive declares on `conn`.
-pub async fn report(amqp: &AmqpSettings, topology: &Topology, conn: Option<&Connection>) -> anyhow::Result<QueuesReport> {
+/// through passive declares on `conn`, with the rates the workers' metrics give.
+pub async fn report(
+    amqp: &AmqpSettings,
+    topology: &Topology,
+    conn: Option<&Connection>,
+    sampler: &RateSampler,
+) -> anyhow::Result<QueuesReport> {
     let mut queues = skeleton(topology);
     let mut management_error = None;
     if let Some(url) = amqp.management_url() {
         match management(url, amqp.url.expose_secret(), &mut queues).await {
-            Ok(()) => return Ok(QueuesReport { source: StatsSource::ManagementApi, management_error: None, queues }),
+            Ok(()) => {
+                return Ok(QueuesReport {
+                    source: StatsSource::ManagementApi,
+                    management_error: None,
+                    rates_from_workers: false,
+                    rates_error: None,
+                    queues,
+                });
+            }
             Err(e) => management_error = Some(e),
         }
     }
     let conn = conn.ok_or_else(|| anyhow::anyhow!("no broker connection"))?;
     passive(conn, &mut queues).await?;
-    Ok(QueuesReport { source: StatsSource::PassiveDeclare, management_error, queues })
+    let (rates_from_workers, rates_error) = if sampler.configured() {
+        match sampler.rates().await {
+            Ok(rates) => {
+                apply_rates(topology, &rates, &mut queues);
+                (true, None)
+            }
+            Err(e) => (false, Some(e)),
+        }
+    } else {
+        (false, None)
+    };
+    Ok(QueuesReport { source: StatsSource::PassiveDeclare, management_error, rates_from_workers, rates_error, queues })
+}
+
+/// What the workers' counters say about each queue: a stage's work queue is acked (and
+/// delivered) at the rate the stage settles messages; a delay tier is published to at the rate of
+/// retries into it; the dead-letter queue at the rate of dead letters.
+fn apply_rates(topology: &Topology, rates: &Rates, queues: &mut [QueueStats]) {
+    for q in queues.iter_mut() {
+        match (q.kind, q.stage.as_deref(), q.ttl_ms) {
+            (QueueKind::Work, Some(stage), _) => {
+                let settled = rates.processed.get(stage).copied().unwrap_or(0.0);
+                q.ack_rate = Some(settled);
+                q.deliver_rate = Some(settled);
+            }
+            (QueueKind::Retry, Some(stage), Some(tier)) => {
+                q.publish_rate = Some(rates.retried.get(&(stage.to_owned(), tier)).copied().unwrap_or(0.0));
+            }
+            (QueueKind::Dead, _, _) if q.name == topology.dead_queue() => q.publish_rate = Some(rates.dead_lettered),
+            _ => {}
+        }
+    }
 }
 
 async fn passive(conn: &Connection, queues: &mut [QueueStats]) -> anyhow::Result<()> {

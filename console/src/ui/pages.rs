@@ -49,6 +49,12 @@ async fn queue_page(State(state): State<AppState>, who: UiOperator) -> impl Into
         if let Some(why) = &report.management_error {
             let _ = write!(body, "<p class=\"notice warn\">{}: {}</p>", t(locale, "console-queues-management-failed"), esc(why));
         }
+        if report.rates_from_workers {
+            let _ = write!(body, "<p class=\"hint\" id=\"rates-source\">{}</p>", t(locale, "console-queues-rates-from-workers"));
+        }
+        if let Some(why) = &report.rates_error {
+            let _ = write!(body, "<p class=\"notice warn\">{}: {}</p>", t(locale, "console-queues-rates-failed"), esc(why));
+        }
         let _ = write!(
             body,
             "<table class=\"list\" id=\"queues\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
