@@ -147,9 +147,7 @@ impl RateSampler {
         let now_counters = self.scrape().await?;
         let now = Instant::now();
         let previous = match last.take() {
-            Some((at, counters)) if now.duration_since(at) <= MAX_AGE && now.duration_since(at) >= Duration::from_millis(200) => {
-                (at, counters)
-            }
+            Some((at, counters)) if now.duration_since(at) <= MAX_AGE => (at, counters),
             _ => {
                 tokio::time::sleep(FRESH_GAP).await;
                 let later = self.scrape().await?;
