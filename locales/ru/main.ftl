@@ -17,7 +17,7 @@ state-awaiting-manager = ждёт менеджера
 state-awaiting-controller = ждёт контролёра
 state-assigned = назначена технику
 state-in-progress = в работе
-state-waiting-equipment = ждёт оборудование
+state-waiting-equipment = ждёт оборудования
 state-completed = выполнена
 state-rated = оценена
 state-cancelled = отменена
@@ -133,8 +133,9 @@ wf-assign-participant = 👷 Вам назначена заявка №{ $number
 wf-start-client = 🔧 По вашей заявке №{ $number } начаты работы.
 wf-start-creator = 🔧 По заявке №{ $number } ({ $client_name }) начаты работы.
 wf-wait-equipment-client = 📦 Для вашей заявки №{ $number } ожидается оборудование.
-wf-wait-equipment-creator = 📦 Заявка №{ $number } ({ $client_name }) ждёт оборудование.
+wf-wait-equipment-creator = 📦 Заявка №{ $number } ({ $client_name }) ждёт оборудования.
 wf-resume-client = 🔧 Работы по вашей заявке №{ $number } продолжаются.
+wf-resume-creator = 🔧 По заявке №{ $number } ({ $client_name }) работы продолжаются: оборудование получено.
 wf-complete-client = 🎉 Ваша заявка №{ $number }{ $staff_created ->
     [yes] , созданная для вас нашим сотрудником,
    *[no] {""}
@@ -161,7 +162,7 @@ wf-action-resume = возобновление работ
 wf-action-complete = завершение работ
 wf-action-rate = оценка
 wf-action-cancel = отмена
-wf-action-withdraw = отзыв заявки
+wf-action-withdraw = отмена заявки
 
 ## Регистрация клиента
 client-registered = 👋 { $name }, вы зарегистрированы. Здесь можно подать заявку на подключение или техобслуживание и следить за своими заявками.

@@ -87,7 +87,7 @@ bot-act-start = ▶️ Ishni boshlash
 bot-act-wait-equipment = 📦 Uskuna kutilmoqda
 bot-act-resume = 🔧 Ishni davom ettirish
 bot-act-complete = ✅ Bajarildi
-bot-act-cancel = 🚫 Bekor qilish
+bot-act-cancel = 🚫 Arizani bekor qilish
 bot-act-withdraw = 🚫 Arizani bekor qilish
 bot-act-rate = ⭐ Baholash
 bot-apps-waiting = 📥 Sizni kutayotgan arizalar: { $count } (sahifa { $page }/{ $pages }), eng yangisi birinchi.
@@ -131,7 +131,7 @@ bot-not-for-role = Bu bo'lim sizning rolingiz uchun emas.
 ## Mijozni ro'yxatdan o'tkazish
 
 bot-register-welcome = Assalomu alaykum! Bu — internet provayderining boti. Ro'yxatdan o'ting: so'ng ulanish yoki texnik yordam uchun ariza qoldirib, uning holatini shu yerda kuzatasiz.
-    Agar siz provayder xodimi bo'lsangiz, administratorga murojaat qiling.
+    Agar siz provayder xodimi bo'lsangiz, administratorga Telegram ID raqamingizni ayting: { $id }.
 bot-register-ask-name = Ism-familiyangizni yozing:
 bot-register-ask-phone = Telefon raqamingizni yuboring: pastdagi «📱 Raqamni yuborish» tugmasini bosing.
 bot-btn-share-contact = 📱 Raqamni yuborish

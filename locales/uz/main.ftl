@@ -50,10 +50,10 @@ error-transition-stale = Ariza allaqachon o'zgargan: hozirgi holati — { $state
     [awaiting_controller] nazoratchini kutmoqda
     [assigned] texnikka biriktirilgan
     [in_progress] bajarilmoqda
-    [waiting_equipment] uskuna kutilmoqda
-    [completed] bajarilgan
-    [rated] baholangan
-   *[cancelled] bekor qilingan
+    [waiting_equipment] uskunani kutmoqda
+    [completed] bajarildi
+    [rated] baholandi
+   *[cancelled] bekor qilindi
 }. Hech narsa o'zgartirilmadi.
 error-transition-not-yours = Bu ariza sizga tegishli emas.
 error-unknown-client = Siz mijoz sifatida ro'yxatdan o'tmagansiz. /start buyrug'ini yuboring.
@@ -126,6 +126,7 @@ wf-start-creator = 🔧 Ariza №{ $number } ({ $client_name }) bo'yicha ish bos
 wf-wait-equipment-client = 📦 Arizangiz №{ $number } uchun uskuna kutilmoqda.
 wf-wait-equipment-creator = 📦 Ariza №{ $number } ({ $client_name }) uskunani kutmoqda.
 wf-resume-client = 🔧 Arizangiz №{ $number } bo'yicha ish davom etmoqda.
+wf-resume-creator = 🔧 Ariza №{ $number } ({ $client_name }) bo'yicha ish davom etmoqda: uskuna keldi.
 wf-complete-client = 🎉 { $staff_created ->
     [yes] Siz uchun xodimimiz yaratgan arizangiz
    *[no] Arizangiz
@@ -152,7 +153,7 @@ wf-action-resume = ishni davom ettirish
 wf-action-complete = ishni yakunlash
 wf-action-rate = baholash
 wf-action-cancel = bekor qilish
-wf-action-withdraw = arizani qaytarib olish
+wf-action-withdraw = arizani bekor qilish
 
 ## Mijozni ro'yxatdan o'tkazish
 client-registered = 👋 { $name }, siz ro'yxatdan o'tdingiz. Bu yerda ulanish yoki texnik xizmat arizasini berishingiz va arizalaringizni kuzatishingiz mumkin.

@@ -222,6 +222,9 @@ pub fn render(person: &Person, s: &Session) -> Screen {
             vec![vec![Button::new(t(l, "bot-btn-retry"), "rt")], cancel()],
         ),
         Step::RegisterSent => inline(t(l, "bot-register-pending"), Vec::new()),
-        _ => inline(format!("{}\n\n{}", t(l, "bot-register-welcome"), t(l, "bot-register-ask-name")), Vec::new()),
+        _ => inline(
+            format!("{}\n\n{}", ta(l, "bot-register-welcome", &[("id", json!(person.telegram_id))]), t(l, "bot-register-ask-name")),
+            Vec::new(),
+        ),
     }
 }

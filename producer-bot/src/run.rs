@@ -151,8 +151,7 @@ fn markup(screen: &Screen, step_no: u32) -> Option<ReplyMarkup> {
     }
     if let Some(labels) = &screen.menu {
         if labels.is_empty() {
-            // A role that creates nothing (an administrator) has no menu buttons; Telegram does
-            // not take an empty keyboard.
+            // A menu with no entries gets no keyboard: Telegram does not take an empty one.
             return None;
         }
         let rows: Vec<Vec<KeyboardButton>> = labels.iter().map(|l| vec![KeyboardButton::new(l.clone())]).collect();

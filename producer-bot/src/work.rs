@@ -57,7 +57,10 @@ fn not_for_role(l: Locale) -> Reply {
 /// A menu entry other than creating.
 pub async fn menu(_ctx: &Ctx<'_>, person: &Person, s: &mut Session, entry: MenuEntry) -> anyhow::Result<Reply> {
     let l = person.language;
-    if !menu_entries(person).contains(&entry) {
+    // Opening an application by its number is for every staff member (the menu shows it to those
+    // who can act on what they open); the lists are for the roles they belong to.
+    let allowed = menu_entries(person).contains(&entry) || (entry == MenuEntry::FindApp && person.staff_id().is_some());
+    if !allowed {
         return Ok(not_for_role(l));
     }
     s.reset();

@@ -143,7 +143,7 @@ pub const WORKFLOW: &[Transition] = &[
         kind: None,
         from: &[State::WaitingEquipment],
         to: State::InProgress,
-        notify: &[Party::Client],
+        notify: &[Party::Client, Party::Creator],
     },
     Transition {
         name: TransitionName::Complete,

@@ -60,7 +60,7 @@ fn sent_text(l: Locale, transition: TransitionName, number: i64) -> String {
 /// A client registers with their own contact; returns after the pipeline linked or created them.
 async fn register(test: &BotTest, c: &Staffer<'_>, l: Locale, name: &str, phone: &str, address: Option<&str>) {
     let welcome = c.say_any("/start").await;
-    assert!(welcome.text.contains(&t(l, "bot-register-welcome")), "{}", welcome.text);
+    assert!(welcome.text.contains(&ta(l, "bot-register-welcome", &[("id", json!(c.uid))])), "{}", welcome.text);
     let ask_phone = c.say_any(name).await;
     assert!(ask_phone.text.contains(&t(l, "bot-register-ask-phone")), "{}", ask_phone.text);
     assert_eq!(ask_phone.keyboard, vec![t(l, "bot-btn-share-contact")], "a contact-sharing button");
