@@ -16,7 +16,13 @@ Validates what deploy/ ships, on a machine without a Docker engine:
      that is what exists);
   2. deploy/systemd/*.service: `systemd-analyze verify` (skipped with a
      warning when systemd-analyze is missing); any warning fails;
-  3. the Dockerfile's build: runs the exact `cargo build` line of
+  3. deploy/prometheus/alerts.yml: `promtool check rules` (Debian's
+     prometheus package ships promtool; installed with apt-get when missing
+     and this runs as root on Debian/Ubuntu), and the example
+     deploy/prometheus/prometheus.yml: `promtool check config` (that every
+     metric they and the Grafana dashboard use is exported is a test:
+     tests/deploy/monitoring.rs);
+  4. the Dockerfile's build: runs the exact `cargo build` line of
      deploy/Dockerfile (a release build), then checks the built binary
      generates deploy/rabbitmq/definitions.json unchanged.
      --no-build skips this step.
@@ -96,7 +102,25 @@ else
 fi
 
 # --------------------------------------------------------------------------
-# 3. the Dockerfile's build
+# 3. Prometheus rules and the Grafana dashboard
+# --------------------------------------------------------------------------
+if ! _have promtool; then
+    # The package's server is not started where systemd does not run; only promtool is used.
+    _install_or_die promtool --no-install-recommends prometheus
+fi
+log "validating deploy/prometheus/alerts.yml: promtool check rules"
+out=$(promtool check rules deploy/prometheus/alerts.yml 2>&1) ||
+    die "deploy/prometheus/alerts.yml is not valid: $out"
+# The example loads the rules from /etc/prometheus: check it against this copy instead.
+mkdir -p "$work/prometheus"
+cp deploy/prometheus/alerts.yml "$work/prometheus/ariza-alerts.yml"
+sed "s#/etc/prometheus/ariza-alerts.yml#$work/prometheus/ariza-alerts.yml#" deploy/prometheus/prometheus.yml >"$work/prometheus/prometheus.yml"
+out=$(promtool check config "$work/prometheus/prometheus.yml" 2>&1) ||
+    die "deploy/prometheus/prometheus.yml is not valid: $out"
+log "the Prometheus rules and the example configuration are valid"
+
+# --------------------------------------------------------------------------
+# 4. the Dockerfile's build
 # --------------------------------------------------------------------------
 if ((build)); then
     ensure_rust

@@ -428,6 +428,28 @@ ensure_feature_flags() {
 }
 
 # --------------------------------------------------------------------------
+# Chromium (the console's browser test)
+# --------------------------------------------------------------------------
+
+# ensure_chromium — headless Chromium and its WebDriver, for the operator console's browser test
+# (tests/console/browser.rs). Installs Debian's chromium + chromium-driver when missing; elsewhere
+# says what to install (the test then fails with the same message: it never skips).
+ensure_chromium() {
+    if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
+        log "Chromium and chromedriver are installed"
+        return 0
+    fi
+    if _is_debian_like && _is_root; then
+        log "Chromium/chromedriver missing (needed by the console's browser test): installing chromium chromium-driver"
+        _apt_install chromium chromium-driver
+    elif _is_debian_like; then
+        warn "Chromium is not installed and this script is not running as root: the console's browser test will fail until you run: sudo apt-get install -y chromium chromium-driver"
+    else
+        warn "install Chromium and its chromedriver at /usr/bin/chromium and /usr/bin/chromedriver for the console's browser test"
+    fi
+}
+
+# --------------------------------------------------------------------------
 # Rust toolchain
 # --------------------------------------------------------------------------
 
@@ -484,10 +506,10 @@ ensure_nextest() {
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     set -euo pipefail
-    (($# > 0)) || die "usage: bash scripts/lib.sh ensure_postgres|ensure_rabbitmq|ensure_feature_flags|ensure_database|ensure_rust|ensure_nextest ..."
+    (($# > 0)) || die "usage: bash scripts/lib.sh ensure_postgres|ensure_rabbitmq|ensure_feature_flags|ensure_database|ensure_chromium|ensure_rust|ensure_nextest ..."
     for _fn in "$@"; do
         case "$_fn" in
-            ensure_postgres | ensure_rabbitmq | ensure_feature_flags | ensure_database | ensure_rust | ensure_nextest) "$_fn" ;;
+            ensure_postgres | ensure_rabbitmq | ensure_feature_flags | ensure_database | ensure_chromium | ensure_rust | ensure_nextest) "$_fn" ;;
             *) die "unknown function: $_fn" ;;
         esac
     done

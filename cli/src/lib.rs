@@ -36,6 +36,8 @@ pub enum Command {
     /// List, show, replay or discard dead letters.
     #[command(subcommand, name = "dead-letters")]
     DeadLetters(commands::dead_letters::DeadLettersCommand),
+    /// The operator console: `serve` it, manage its users, or use its API from scripts.
+    Console(commands::console::Args),
     /// Print the workflow state machine as a Mermaid diagram.
     Workflow,
     /// Serve a local fake Telegram Bot API that prints what it is sent (no Telegram needed).
@@ -86,6 +88,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCod
         Command::Staff(cmd) => commands::staff::run(cmd, &settings).await,
         Command::Submit(args) => commands::submit::run(args, &settings).await,
         Command::DeadLetters(cmd) => commands::dead_letters::run(cmd, &settings).await,
+        Command::Console(args) => commands::console::run(args, settings).await,
         Command::FakeBotApi(args) => commands::fake_bot_api::run(args).await,
         Command::Bench(args) => commands::bench::run(args, settings).await,
         Command::Workflow => {

@@ -1,8 +1,7 @@
 # ariza bot — o'zbekcha. Har bir kalit ru/bot.ftl da ham bo'lishi shart.
 
-bot-unknown-user = Assalomu alaykum! Bu bot faqat provayder xodimlari uchun. Siz xodim sifatida ro'yxatdan o'tmagansiz — administratorga murojaat qiling.
 bot-menu = Salom, { $name }! Rolingiz: { $role }.
-    Qanday ariza yaratamiz? Pastdagi tugmani bosing.
+    Pastdagi menyudan kerakli bo'limni tanlang.
     /cancel — bekor qilish, /lang — tilni almashtirish.
 bot-btn-new-connection = 🆕 Ulanish arizasi
 bot-btn-new-technical = 🛠 Texnik xizmat arizasi
@@ -72,3 +71,80 @@ bot-staff-added = Xodim qo'shildi: { $telegram_id }, { $role }, til: { $lang }.
 bot-addstaff-usage = Foydalanish: /addstaff <telegram_id> <rol> <uz|ru> [ism]
 bot-admin-only = Bu buyruq faqat administratorlar uchun.
 bot-error-try-again = Xatolik yuz berdi, iltimos, qayta urinib ko'ring. Kiritganlaringiz saqlangan.
+
+## Arizalar bilan ishlash (ishtirokchilar va mijozlar)
+
+bot-client-btn-new-connection = 🆕 Ulanishga ariza
+bot-client-btn-new-technical = 🛠 Texnik yordam so'rash
+bot-client-btn-my-applications = 📋 Mening arizalarim
+bot-client-menu = Salom, { $name }! Bu yerda ulanish yoki texnik yordam uchun ariza qoldirishingiz va arizalaringiz holatini kuzatishingiz mumkin.
+    /cancel — bekor qilish, /lang — tilni almashtirish.
+bot-btn-waiting = 📥 Kutayotgan arizalar
+bot-btn-my-work = 🔧 Mening ishlarim
+bot-btn-find-app = 🔎 Raqam bo'yicha ariza
+bot-act-assign = 👷 Texnikka biriktirish
+bot-act-start = ▶️ Ishni boshlash
+bot-act-wait-equipment = 📦 Uskuna kutilmoqda
+bot-act-resume = 🔧 Ishni davom ettirish
+bot-act-complete = ✅ Bajarildi
+bot-act-cancel = 🚫 Arizani bekor qilish
+bot-act-withdraw = 🚫 Arizani bekor qilish
+bot-act-rate = ⭐ Baholash
+bot-apps-waiting = 📥 Sizni kutayotgan arizalar: { $count } (sahifa { $page }/{ $pages }), eng yangisi birinchi.
+bot-apps-my-work = 🔧 Sizga biriktirilgan ishlar: { $count } (sahifa { $page }/{ $pages }).
+bot-apps-mine = 📋 Arizalaringiz: { $count } (sahifa { $page }/{ $pages }).
+bot-apps-empty = Hozircha hech narsa yo'q.
+bot-app-line = №{ $number } · { $kind } · { $state }
+    👤 { $client } · 🏠 { $address }
+    { $origin } · { $created }
+bot-app-by-staff = ✍️ yaratgan: { $name } ({ $role }), mijoz uchun
+bot-app-by-client = ✍️ mijozning o'zi yaratgan
+bot-app-card = 📋 Ariza №{ $number }: { $kind }
+    Holati: { $state }
+    👤 Mijoz: { $client }, { $phone }
+    🏠 Manzil: { $address }
+    { $origin }, { $created }
+bot-app-tariff = 📶 Tarif: { $value }
+bot-app-problem = ❗ Muammo: { $value }
+bot-app-comment = 💬 Izoh: { $value }
+bot-app-assignee = 👷 Texnik: { $value }
+bot-app-report = 📝 Bajarilgan ish: { $value }
+bot-app-cancel-reason = 🚫 Bekor qilish sababi: { $value }
+bot-app-rating = ⭐ Baho: { $rating }/5 { $comment }
+bot-btn-refresh = 🔄 Yangilash
+bot-btn-stars = ⭐ { $n }
+bot-ask-app-number = Ariza raqamini kiriting (masalan, 125):
+bot-app-number-invalid = Ariza raqami faqat raqamlardan iborat, masalan: 125.
+bot-app-not-found = №{ $number } raqamli ariza topilmadi.
+bot-app-changed = ℹ️ Ariza №{ $number } siz ko'rganingizdan keyin o'zgardi: hozir { $state }. Hech narsa o'zgartirilmadi — yangi holatni ko'ring.
+bot-pick-technician = Ariza №{ $number } uchun texnikni tanlang (qavs ichida — ochiq ishlari soni):
+bot-technician-load = { $name } ({ $open })
+bot-no-technicians = Faol texnik yo'q. Administratorga murojaat qiling.
+bot-ask-reason = Ariza №{ $number } ni bekor qilish sababini yozing:
+bot-ask-report = Ariza №{ $number } bo'yicha nima qilinganini qisqacha yozing:
+bot-ask-withdraw-reason = Ariza №{ $number } ni bekor qilmoqchisiz. Sababini yozing yoki o'tkazib yuboring:
+bot-ask-rating-comment = Bahoingiz: { $rating } ⭐. Izoh qoldiring yoki o'tkazib yuboring:
+bot-action-sent = ⏳ «{ $action }» — ariza №{ $number }: so'rov yuborildi. Bajarilgach xabar beramiz.
+bot-action-failed = ⚠️ «{ $action }» (ariza №{ $number }) hozir yuborilmadi: navbat xizmati javob bermayapti. Hech narsa yo'qolmadi — qayta yuboring.
+bot-not-for-role = Bu bo'lim sizning rolingiz uchun emas.
+
+## Mijozni ro'yxatdan o'tkazish
+
+bot-register-welcome = Assalomu alaykum! Bu — internet provayderining boti. Ro'yxatdan o'ting: so'ng ulanish yoki texnik yordam uchun ariza qoldirib, uning holatini shu yerda kuzatasiz.
+    Agar siz provayder xodimi bo'lsangiz, administratorga Telegram ID raqamingizni ayting: { $id }.
+bot-register-ask-name = Ism-familiyangizni yozing:
+bot-register-ask-phone = Telefon raqamingizni yuboring: pastdagi «📱 Raqamni yuborish» tugmasini bosing.
+bot-btn-share-contact = 📱 Raqamni yuborish
+bot-register-use-contact = Raqamni qo'lda yozmang — pastdagi «📱 Raqamni yuborish» tugmasini bosing. Shunda raqam sizniki ekanligini bilamiz.
+bot-register-not-own-contact = Bu boshqa odamning kontakti. Iltimos, o'zingizning raqamingizni tugma orqali yuboring.
+bot-register-phone-linked = Bu raqam boshqa Telegram hisobiga bog'langan. Provayderga qo'ng'iroq qiling.
+bot-register-ask-address = Manzilingizni yozing (shahar, ko'cha, uy, xonadon):
+bot-register-confirm = 👤 { $name }
+    📞 { $phone }
+    🏠 { $address }
+bot-register-found = Provayderda sizning yozuvingiz bor. Bu sizmisiz?
+bot-btn-register = ✅ Ro'yxatdan o'tish
+bot-btn-its-me = ✅ Ha, bu men
+bot-register-sent = ⏳ Ro'yxatdan o'tish so'rovi yuborildi. Tayyor bo'lgach, xabar beramiz.
+bot-register-pending = ⏳ Ro'yxatdan o'tishingiz ko'rib chiqilmoqda. Bir oz kuting — tayyor bo'lgach, xabar beramiz. Rad etilgani haqida xabar olgan bo'lsangiz, /cancel yuborib, qaytadan boshlang.
+bot-register-failed = ⚠️ Hozir yuborib bo'lmadi: xizmat javob bermayapti. Ma'lumotlaringiz saqlandi — qayta yuboring.

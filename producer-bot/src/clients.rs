@@ -12,6 +12,8 @@ pub struct ClientRow {
     pub full_name: String,
     pub phone: String,
     pub address: String,
+    /// The client's own Telegram chat, once they have registered in the bot.
+    pub telegram_chat_id: Option<i64>,
 }
 
 /// One page of results and how many there are in all.
@@ -71,8 +73,8 @@ pub async fn search(pool: &PgPool, by: SearchBy, query: &str, page: u32, page_si
     };
     let limit = i64::from(page_size);
     let offset = i64::from(page) * limit;
-    let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
-        "SELECT id, full_name, phone, address, count(*) OVER () FROM clients
+    let rows: Vec<(i64, String, String, String, Option<i64>, i64)> = sqlx::query_as(
+        "SELECT id, full_name, phone, address, telegram_chat_id, count(*) OVER () FROM clients
          WHERE ($1::text IS NULL OR phone LIKE '%' || $1 || '%')
            AND ($2::text IS NULL OR lower(full_name) LIKE '%' || $2 || '%')
            AND ($3::bigint IS NULL OR id = $3)
@@ -86,21 +88,24 @@ pub async fn search(pool: &PgPool, by: SearchBy, query: &str, page: u32, page_si
     .bind(offset)
     .fetch_all(pool)
     .await?;
-    let total = rows.first().map_or(0, |r| r.4);
+    let total = rows.first().map_or(0, |r| r.5);
     Ok(Page {
-        rows: rows.into_iter().map(|(id, full_name, phone, address, _)| ClientRow { id, full_name, phone, address }).collect(),
+        rows: rows
+            .into_iter()
+            .map(|(id, full_name, phone, address, telegram_chat_id, _)| ClientRow { id, full_name, phone, address, telegram_chat_id })
+            .collect(),
         total,
     })
 }
 
 /// The client with this id.
 pub async fn by_id(pool: &PgPool, id: i64) -> Result<Option<ClientRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, full_name, phone, address FROM clients WHERE id = $1").bind(id).fetch_optional(pool).await
+    sqlx::query_as("SELECT id, full_name, phone, address, telegram_chat_id FROM clients WHERE id = $1").bind(id).fetch_optional(pool).await
 }
 
 /// The client with this phone (canonical form).
 pub async fn by_phone(pool: &PgPool, phone: &PhoneNumber) -> Result<Option<ClientRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, full_name, phone, address FROM clients WHERE phone = $1")
+    sqlx::query_as("SELECT id, full_name, phone, address, telegram_chat_id FROM clients WHERE phone = $1")
         .bind(phone.as_str())
         .fetch_optional(pool)
         .await

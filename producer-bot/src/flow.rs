@@ -1,11 +1,14 @@
-//! What each message, command and button press does to a staff member's session. Permissions are
-//! checked here, on the server, from the role in the `staff` table, whatever buttons a client
-//! shows: a typed command or a replayed button gets the same answer as the menu would.
+//! What each message, command and button press does to a person's session: creating an
+//! application (staff for a client, or a client for themselves) here; acting on applications in
+//! [`crate::work`]; a stranger's registration in [`crate::register`]. Permissions are checked here,
+//! on the server, from the role in the `staff` table (or the client's own record), whatever buttons
+//! a client shows: a typed command or a replayed button gets the same answer as the menu would.
 //!
-//! Bad input never loses what was entered: the step stays, the draft stays, and the staff member
-//! is told what was wrong in their language.
+//! Bad input never loses what was entered: the step stays, the draft stays, and the person is told
+//! what was wrong in their language.
 
 use crate::clients::{self, QueryError};
+use crate::people::{self, Person};
 use crate::publisher::BotPublisher;
 use crate::screens::kind_code;
 use crate::session::{ChosenClient, ClientField, FormField, SearchBy, Session, Step};
@@ -18,7 +21,7 @@ use ariza_shared::domain::{
 };
 use ariza_shared::errors::{Field, UserError as _, field_error_key};
 use ariza_shared::permissions;
-use ariza_workers::db::staff::{self, StaffMember};
+use ariza_workers::db::staff;
 use serde_json::json;
 use sqlx::PgPool;
 
@@ -36,6 +39,8 @@ pub struct Ctx<'a> {
 #[derive(Debug, Clone, Copy)]
 pub enum Input<'a> {
     Text(&'a str),
+    /// A shared contact: its phone number and whose contact it is.
+    Contact { phone: &'a str, user_id: Option<i64> },
     /// A sticker, a photo, a voice message: anything without text.
     NotText,
     /// A button, by its action.
@@ -56,16 +61,20 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn notice(text: String) -> Self {
+    pub fn notice(text: String) -> Self {
         Reply { notice: Some(text), ..Reply::default() }
     }
 
-    fn toast(text: String) -> Self {
+    pub fn closed(text: String) -> Self {
+        Reply { closed: Some(text), ..Reply::default() }
+    }
+
+    pub fn toast(text: String) -> Self {
         Reply { toast: Some(text), ..Reply::default() }
     }
 }
 
-fn text_error(l: Locale, field: Field, error: TextError) -> String {
+pub fn text_error(l: Locale, field: Field, error: TextError) -> String {
     let max = match error {
         TextError::TooLong { max } => json!(max),
         TextError::Empty => json!(0),
@@ -89,8 +98,9 @@ fn form_complete(s: &Session) -> bool {
     s.draft.kind.is_some_and(|k| FormField::sequence(k).iter().all(|f| f.optional() || s.draft.form.get(*f).is_some()))
 }
 
-/// Starts a new application, of `kind` when the staff member chose one.
-fn start(staff: &StaffMember, s: &mut Session, kind: Option<ApplicationKind>) -> Reply {
+/// Starts a new application, of `kind` when the person chose one. A client's application is for
+/// themselves: there is no client to find.
+fn start(staff: &Person, s: &mut Session, kind: Option<ApplicationKind>) -> Reply {
     let l = staff.language;
     let kind = match kind {
         Some(k) => {
@@ -112,31 +122,51 @@ fn start(staff: &StaffMember, s: &mut Session, kind: Option<ApplicationKind>) ->
     };
     s.reset();
     s.draft.kind = kind;
+    if let Some(own) = staff.client() {
+        s.draft.client = Some(ChosenClient::Existing {
+            id: own.id,
+            name: own.full_name.clone(),
+            phone: own.phone.clone(),
+            address: own.address.clone(),
+            update: ClientUpdate::default(),
+        });
+        s.go(match kind {
+            None => Step::ChooseKind,
+            Some(_) => Step::Form { field: first_field(s) },
+        });
+        return Reply::default();
+    }
     s.go(Step::ChooseSearch);
     Reply::default()
 }
 
-fn args_of(args: &ariza_shared::errors::MessageArgs) -> Vec<(&str, serde_json::Value)> {
+pub fn args_of(args: &ariza_shared::errors::MessageArgs) -> Vec<(&str, serde_json::Value)> {
     args.iter().map(|(k, v)| (k.as_str(), v.clone())).collect()
 }
 
 /// Handles one input.
-pub async fn handle(ctx: &Ctx<'_>, staff: &mut StaffMember, s: &mut Session, input: Input<'_>) -> anyhow::Result<Reply> {
+pub async fn handle(ctx: &Ctx<'_>, staff: &mut Person, s: &mut Session, input: Input<'_>) -> anyhow::Result<Reply> {
     let l = staff.language;
+    if staff.is_stranger() {
+        return crate::register::handle(ctx, staff, s, input).await;
+    }
     match input {
         Input::Command(command, args) => command_reply(ctx, staff, s, command, args).await,
+        Input::Contact { .. } => Ok(Reply::notice(t(l, "bot-use-buttons"))),
         Input::NotText if s.step.wants_text() => Ok(Reply::notice(t(l, "bot-expected-text"))),
         Input::NotText => Ok(Reply::notice(t(l, "bot-use-buttons"))),
+        Input::Text(text) if crate::work::owns(&s.step) => crate::work::on_text(ctx, staff, s, text).await,
         Input::Text(text) => on_text(ctx, staff, s, text).await,
         Input::Action("x") => {
             s.reset();
-            Ok(Reply { closed: Some(t(l, "bot-cancelled")), ..Reply::default() })
+            Ok(Reply::closed(t(l, "bot-cancelled")))
         }
+        Input::Action(action) if crate::work::owns(&s.step) => crate::work::on_action(ctx, staff, s, action).await,
         Input::Action(action) => on_action(ctx, staff, s, action).await,
     }
 }
 
-async fn command_reply(ctx: &Ctx<'_>, staff: &mut StaffMember, s: &mut Session, command: &str, args: &str) -> anyhow::Result<Reply> {
+async fn command_reply(ctx: &Ctx<'_>, staff: &mut Person, s: &mut Session, command: &str, args: &str) -> anyhow::Result<Reply> {
     let l = staff.language;
     Ok(match command {
         "start" | "menu" => {
@@ -148,8 +178,7 @@ async fn command_reply(ctx: &Ctx<'_>, staff: &mut StaffMember, s: &mut Session, 
             Reply::notice(t(l, "bot-cancelled"))
         }
         "lang" => {
-            let new = if l == Locale::Uz { Locale::Ru } else { Locale::Uz };
-            *staff = staff::upsert(ctx.pool, staff.telegram_id, staff.role, new, &staff.full_name).await?;
+            let new = people::switch_language(ctx.pool, staff).await?;
             s.go(Step::Menu);
             Reply::notice(t(new, "bot-language-switched"))
         }
@@ -157,12 +186,13 @@ async fn command_reply(ctx: &Ctx<'_>, staff: &mut StaffMember, s: &mut Session, 
         "new_connection" | "connection" => start(staff, s, Some(ApplicationKind::Connection)),
         "new_technical" | "technical" => start(staff, s, Some(ApplicationKind::Technical)),
         "addstaff" => add_staff(ctx, staff, args).await?,
+        "app" | "apps" | "work" | "mine" => crate::work::command(ctx, staff, s, command, args).await?,
         _ => Reply::notice(t(l, "bot-use-buttons")),
     })
 }
 
 /// `/addstaff <telegram_id> <role> <uz|ru> [name]`, for administrators.
-async fn add_staff(ctx: &Ctx<'_>, admin: &StaffMember, args: &str) -> anyhow::Result<Reply> {
+async fn add_staff(ctx: &Ctx<'_>, admin: &Person, args: &str) -> anyhow::Result<Reply> {
     let l = admin.language;
     if admin.role != Role::Administrator {
         return Ok(Reply::notice(t(l, "bot-admin-only")));
@@ -189,19 +219,16 @@ async fn add_staff(ctx: &Ctx<'_>, admin: &StaffMember, args: &str) -> anyhow::Re
     )))
 }
 
-async fn on_text(ctx: &Ctx<'_>, staff: &mut StaffMember, s: &mut Session, text: &str) -> anyhow::Result<Reply> {
+async fn on_text(ctx: &Ctx<'_>, staff: &mut Person, s: &mut Session, text: &str) -> anyhow::Result<Reply> {
     let l = staff.language;
     match s.step.clone() {
-        Step::Menu => {
-            // The menu's reply keyboard sends its labels as text (in either language, in case the
-            // keyboard is from before a /lang switch).
-            for kind in ApplicationKind::ALL {
-                if [Locale::Uz, Locale::Ru].iter().any(|loc| crate::texts::new_kind_button(*loc, *kind) == text) {
-                    return Ok(start(staff, s, Some(*kind)));
-                }
-            }
-            Ok(Reply::notice(t(l, "bot-use-buttons")))
-        }
+        // The menu's reply keyboard sends its labels as text (in either language, in case the
+        // keyboard is from before a /lang switch); the menu's entries work from any step.
+        _ if crate::texts::menu_entry(text).is_some() => match crate::texts::menu_entry(text) {
+            Some(crate::texts::MenuEntry::New(kind)) => Ok(start(staff, s, Some(kind))),
+            Some(entry) => crate::work::menu(ctx, staff, s, entry).await,
+            None => Ok(Reply::notice(t(l, "bot-use-buttons"))),
+        },
         Step::SearchInput { by } => match clients::check_query(by, text) {
             Err(QueryError::TooShort) => Ok(Reply::notice(t(l, "bot-search-too-short"))),
             Err(QueryError::NotAnId) => Ok(Reply::notice(t(l, "bot-id-invalid"))),
@@ -346,7 +373,7 @@ fn stale(l: Locale) -> Reply {
     Reply::toast(t(l, "bot-stale-button"))
 }
 
-async fn on_action(ctx: &Ctx<'_>, staff: &mut StaffMember, s: &mut Session, action: &str) -> anyhow::Result<Reply> {
+async fn on_action(ctx: &Ctx<'_>, staff: &mut Person, s: &mut Session, action: &str) -> anyhow::Result<Reply> {
     let l = staff.language;
     let tariffs = &ctx.settings.bot.tariffs;
     match (s.step.clone(), action) {
@@ -419,7 +446,7 @@ async fn on_action(ctx: &Ctx<'_>, staff: &mut StaffMember, s: &mut Session, acti
             Some(field) => s.go(Step::EditForm { field }),
             None => return Ok(stale(l)),
         },
-        (Step::Preview, "ecl") => s.go(Step::ConfirmClient),
+        (Step::Preview, "ecl") if staff.client().is_none() => s.go(Step::ConfirmClient),
         (Step::Preview, "cf") | (Step::PublishFailed, "rt") => return confirm(ctx, staff, s).await,
         _ => return Ok(stale(l)),
     }
@@ -427,7 +454,7 @@ async fn on_action(ctx: &Ctx<'_>, staff: &mut StaffMember, s: &mut Session, acti
 }
 
 /// The creation request the draft describes.
-fn request(staff: &StaffMember, s: &Session, id: ApplicationId) -> Option<CreationRequest> {
+fn request(staff: &Person, s: &Session, id: ApplicationId) -> Option<CreationRequest> {
     let kind = s.draft.kind?;
     let client = match s.draft.client.as_ref()? {
         ChosenClient::Existing { id, update, .. } => {
@@ -443,7 +470,7 @@ fn request(staff: &StaffMember, s: &Session, id: ApplicationId) -> Option<Creati
         application_id: id,
         correlation_id: CorrelationId::new(),
         kind,
-        source: CreationSource::Staff,
+        source: if staff.client().is_some() { CreationSource::Client } else { CreationSource::Staff },
         creator: Creator { telegram_id: staff.telegram_id, role: staff.role },
         client,
         form: Form {
@@ -458,7 +485,7 @@ fn request(staff: &StaffMember, s: &Session, id: ApplicationId) -> Option<Creati
 
 /// Publishes the draft. The application id is fixed and saved before the first attempt, so a
 /// retry (after a broker outage, or a restart of the bot) publishes the same application.
-async fn confirm(ctx: &Ctx<'_>, staff: &StaffMember, s: &mut Session) -> anyhow::Result<Reply> {
+async fn confirm(ctx: &Ctx<'_>, staff: &Person, s: &mut Session) -> anyhow::Result<Reply> {
     let l = staff.language;
     let id = *s.draft.application_id.get_or_insert_with(ApplicationId::new);
     ctx.storage.save(ctx.chat_id, s).await?;

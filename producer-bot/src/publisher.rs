@@ -3,7 +3,7 @@
 //! confirm, within a time limit, so a staff member is told promptly when the broker is unreachable.
 
 use ariza_shared::config::Settings;
-use ariza_shared::domain::CreationRequest;
+use ariza_shared::domain::{CreationRequest, WorkflowCommand};
 use ariza_workers::broker::{self, Publisher};
 use tokio::sync::Mutex;
 
@@ -52,9 +52,29 @@ impl BotPublisher {
     /// Publishes `req` and waits for the confirm. The lock is held only to get the channel, so
     /// many staff members' confirms are in flight on it at once.
     pub async fn publish(&self, req: &CreationRequest) -> Result<(), PublishFailed> {
+        self.confirmed(|publisher, topology| async move {
+            ariza_workers::submit::publish_creation(&publisher, &topology, req).await
+        })
+        .await
+    }
+
+    /// Publishes an action on an application or a client's registration to the workflow stage.
+    pub async fn publish_workflow(&self, command: &WorkflowCommand) -> Result<(), PublishFailed> {
+        self.confirmed(|publisher, topology| async move {
+            ariza_workers::submit::publish_workflow(&publisher, &topology, command).await
+        })
+        .await
+    }
+
+    /// Runs one publish within the time limit, starting afresh next time when it fails.
+    async fn confirmed<F, Fut>(&self, publish: F) -> Result<(), PublishFailed>
+    where
+        F: FnOnce(Publisher, ariza_shared::topology::Topology) -> Fut,
+        Fut: std::future::Future<Output = Result<(), ariza_workers::broker::PublishError>>,
+    {
         let attempt = async {
             let publisher = self.publisher().await?;
-            ariza_workers::submit::publish_creation(&publisher, &self.settings.topology(), req).await.map_err(anyhow::Error::from)
+            publish(publisher, self.settings.topology()).await.map_err(anyhow::Error::from)
         };
         let result = match tokio::time::timeout(self.settings.bot.publish_timeout(), attempt).await {
             Ok(Ok(())) => return Ok(()),

@@ -1,17 +1,17 @@
 //! Receiving updates (long polling by default, a webhook as configuration) and answering them:
-//! recognise the staff member, load their session, let [`crate::flow`] handle the update, show the
+//! recognise the person (staff, client, or someone new), load their session, let [`crate::flow`] handle the update, show the
 //! resulting screen (editing the message a button was on, in place), save the session.
 
 use crate::flow::{self, Ctx, Input, Reply};
+use crate::people::{self, Person};
 use crate::publisher::BotPublisher;
-use crate::screens::{self, Screen, Viewer};
+use crate::screens::{self, Screen};
 use crate::session::{Session, parse_callback};
 use crate::storage::{DialogueStorage, Loaded};
 use crate::texts::t;
 use anyhow::Context as _;
 use ariza_shared::config::{BotMode, Settings};
-use ariza_shared::domain::Locale;
-use ariza_workers::db::staff::{self, StaffMember};
+use ariza_shared::domain::{GlobalAction, Locale};
 use secrecy::ExposeSecret as _;
 use sqlx::PgPool;
 use std::net::SocketAddr;
@@ -20,7 +20,9 @@ use teloxide::dispatching::{Dispatcher, UpdateFilterExt as _};
 use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::payloads::{AnswerCallbackQuerySetters as _, EditMessageTextSetters as _, SendMessageSetters as _};
 use teloxide::prelude::{Bot, CallbackQuery, Message, Requester as _, Update};
-use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, KeyboardMarkup, MessageId, ReplyMarkup, User};
+use teloxide::types::{
+    ButtonRequest, ChatId, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, KeyboardMarkup, MessageId, ReplyMarkup, User,
+};
 use teloxide::update_listeners::{Polling, webhooks};
 use teloxide::{RequestError, dptree};
 use tokio_util::sync::CancellationToken;
@@ -119,19 +121,15 @@ pub async fn run_bot(
     Ok(())
 }
 
-/// The language to refuse a stranger in: Russian for Russian-speaking Telegram users.
+/// The language to answer someone in before anything else is known about them.
 fn stranger_locale(user: &User) -> Locale {
-    match user.language_code.as_deref() {
-        Some(code) if code.starts_with("ru") => Locale::Ru,
-        _ => Locale::Uz,
-    }
+    people::telegram_locale(user.language_code.as_deref())
 }
 
-/// The staff member behind an update, if they are registered and active.
-async fn staff_of(pool: &PgPool, user: &User) -> anyhow::Result<Option<StaffMember>> {
+/// The person behind an update; `None` for a deactivated staff member.
+async fn person_of(pool: &PgPool, user: &User) -> anyhow::Result<Option<Person>> {
     let id = i64::try_from(user.id.0).context("a Telegram user id beyond i64")?;
-    let found = staff::by_telegram_ids(pool, &[id]).await?;
-    Ok(found.into_iter().find(|s| s.active))
+    people::identify(pool, id, user.language_code.as_deref()).await
 }
 
 /// Loads the session; a state from an older version is replaced, with an apology.
@@ -147,10 +145,13 @@ async fn load_session(app: &BotApp, chat_id: i64, l: Locale) -> anyhow::Result<(
 }
 
 fn markup(screen: &Screen, step_no: u32) -> Option<ReplyMarkup> {
+    if let Some(label) = &screen.contact {
+        let button = KeyboardButton::new(label.clone()).request(ButtonRequest::Contact);
+        return Some(ReplyMarkup::Keyboard(KeyboardMarkup::new(vec![vec![button]]).resize_keyboard().one_time_keyboard()));
+    }
     if let Some(labels) = &screen.menu {
         if labels.is_empty() {
-            // A role that creates nothing (an administrator) has no menu buttons; Telegram does
-            // not take an empty keyboard.
+            // A menu with no entries gets no keyboard: Telegram does not take an empty one.
             return None;
         }
         let rows: Vec<Vec<KeyboardButton>> = labels.iter().map(|l| vec![KeyboardButton::new(l.clone())]).collect();
@@ -190,19 +191,25 @@ async fn send(bot: &Bot, chat: ChatId, text: String, markup: Option<ReplyMarkup>
     Ok(())
 }
 
-async fn show(app: &BotApp, bot: &Bot, chat: ChatId, staff: &StaffMember, s: &Session, notice: Option<&String>) -> anyhow::Result<()> {
-    let screen = render(app, staff, s).await?;
+async fn show(app: &BotApp, bot: &Bot, chat: ChatId, person: &Person, s: &Session, notice: Option<&String>) -> anyhow::Result<()> {
+    let screen = render(app, person, s).await?;
     send(bot, chat, with_notice(notice, &screen.text), markup(&screen, s.step_no)).await?;
     Ok(())
 }
 
-async fn render(app: &BotApp, staff: &StaffMember, s: &Session) -> anyhow::Result<Screen> {
-    let viewer = Viewer { name: &staff.full_name, role: staff.role, locale: staff.language };
-    Ok(screens::render(&app.pool, viewer, s, &app.settings.bot.tariffs, app.settings.bot.page_size).await?)
+async fn render(app: &BotApp, person: &Person, s: &Session) -> anyhow::Result<Screen> {
+    Ok(screens::render(&app.pool, person, s, &app.settings.bot.tariffs, app.settings.bot.page_size).await?)
+}
+
+/// Counts a handled update in `ariza_bot_updates_total`.
+fn count_update<T, E>(kind: &'static str, result: &Result<T, E>) {
+    let outcome = if result.is_ok() { "ok" } else { "error" };
+    metrics::counter!(ariza_shared::metrics::catalogue::BOT_UPDATES, "kind" => kind, "outcome" => outcome).increment(1);
 }
 
 async fn on_message(bot: Bot, msg: Message, app: Arc<BotApp>) -> anyhow::Result<()> {
     let result = handle_message(&bot, &msg, &app).await;
+    count_update("message", &result);
     if let (Err(e), Some(user)) = (&result, msg.from.as_ref()) {
         // Nothing was saved: what the staff member entered before is still there.
         tracing::error!(error = format!("{e:#}"), "message failed");
@@ -217,11 +224,17 @@ async fn handle_message(bot: &Bot, msg: &Message, app: &BotApp) -> anyhow::Resul
         return Ok(());
     }
     let chat = msg.chat.id;
-    let Some(mut staff) = staff_of(&app.pool, user).await? else {
-        send(bot, chat, t(stranger_locale(user), "bot-unknown-user"), None).await?;
+    let Some(mut person) = person_of(&app.pool, user).await? else {
+        send(bot, chat, t(stranger_locale(user), "error-inactive-staff"), None).await?;
         return Ok(());
     };
-    let (mut session, apology) = load_session(app, chat.0, staff.language).await?;
+    let (mut session, apology) = load_session(app, chat.0, person.language).await?;
+    if person.is_stranger()
+        && let Some(locale) = session.locale
+    {
+        person.language = locale;
+    }
+    let contact = msg.contact();
     let input = match msg.text() {
         Some(text) if text.starts_with('/') => {
             let (head, args) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
@@ -229,21 +242,25 @@ async fn handle_message(bot: &Bot, msg: &Message, app: &BotApp) -> anyhow::Resul
             Input::Command(command, args.trim())
         }
         Some(text) => Input::Text(text),
-        None => Input::NotText,
+        None => match contact {
+            Some(c) => Input::Contact { phone: &c.phone_number, user_id: c.user_id.and_then(|u| i64::try_from(u.0).ok()) },
+            None => Input::NotText,
+        },
     };
     let ctx = Ctx { pool: &app.pool, settings: &app.settings, publisher: &app.publisher, storage: &app.storage, chat_id: chat.0 };
     let reply = if apology.is_some() {
         Reply { notice: apology, ..Reply::default() }
     } else {
-        flow::handle(&ctx, &mut staff, &mut session, input).await?
+        flow::handle(&ctx, &mut person, &mut session, input).await?
     };
     app.storage.save(chat.0, &session).await?;
     let notice = reply.closed.as_ref().or(reply.notice.as_ref());
-    show(app, bot, chat, &staff, &session, notice).await
+    show(app, bot, chat, &person, &session, notice).await
 }
 
 async fn on_callback(bot: Bot, q: CallbackQuery, app: Arc<BotApp>) -> anyhow::Result<()> {
     let result = handle_callback(&bot, &q, &app).await;
+    count_update("callback", &result);
     // Every button press is answered, whatever happened.
     let toast = match &result {
         Ok(toast) => toast.clone(),
@@ -262,28 +279,46 @@ async fn on_callback(bot: Bot, q: CallbackQuery, app: Arc<BotApp>) -> anyhow::Re
 
 /// Handles a button press; returns the toast to answer it with.
 async fn handle_callback(bot: &Bot, q: &CallbackQuery, app: &BotApp) -> anyhow::Result<Option<String>> {
-    let Some(mut staff) = staff_of(&app.pool, &q.from).await? else {
-        return Ok(Some(t(stranger_locale(&q.from), "bot-unknown-user")));
+    let Some(mut person) = person_of(&app.pool, &q.from).await? else {
+        return Ok(Some(t(stranger_locale(&q.from), "error-inactive-staff")));
     };
-    let l = staff.language;
-    let Some(message) = q.message.as_ref() else { return Ok(Some(t(l, "bot-stale-button"))) };
+    let Some(message) = q.message.as_ref() else { return Ok(Some(t(person.language, "bot-stale-button"))) };
     let chat = message.chat().id;
     let message_id = message.id();
-    let (mut session, apology) = load_session(app, chat.0, l).await?;
+    let (mut session, apology) = load_session(app, chat.0, person.language).await?;
+    if person.is_stranger()
+        && let Some(locale) = session.locale
+    {
+        person.language = locale;
+    }
+    let l = person.language;
+    let ctx = Ctx { pool: &app.pool, settings: &app.settings, publisher: &app.publisher, storage: &app.storage, chat_id: chat.0 };
+    if let Some(pressed) = q.data.as_deref().and_then(GlobalAction::parse) {
+        // A button under a notification: it opens its own screen below, whatever the dialogue
+        // was, and leaves the notification as it is.
+        if person.is_stranger() {
+            return Ok(Some(t(l, "bot-stale-button")));
+        }
+        let reply = crate::work::global(&ctx, &person, &mut session, pressed).await?;
+        if reply.toast.is_none() {
+            app.storage.save(chat.0, &session).await?;
+            show(app, bot, chat, &person, &session, reply.notice.as_ref()).await?;
+        }
+        return Ok(reply.toast);
+    }
     let Some((step_no, action)) = q.data.as_deref().and_then(parse_callback) else {
         return Ok(Some(t(l, "bot-stale-button")));
     };
     if apology.is_some() {
         app.storage.save(chat.0, &session).await?;
-        show(app, bot, chat, &staff, &session, apology.as_ref()).await?;
+        show(app, bot, chat, &person, &session, apology.as_ref()).await?;
         return Ok(None);
     }
     if step_no != session.step_no {
         return Ok(Some(t(l, "bot-stale-button")));
     }
-    let ctx = Ctx { pool: &app.pool, settings: &app.settings, publisher: &app.publisher, storage: &app.storage, chat_id: chat.0 };
     let before = session.step_no;
-    let reply = flow::handle(&ctx, &mut staff, &mut session, Input::Action(action)).await?;
+    let reply = flow::handle(&ctx, &mut person, &mut session, Input::Action(action)).await?;
     app.storage.save(chat.0, &session).await?;
     if let Some(closed) = &reply.closed {
         // The confirmation carries the application id: if the message cannot be edited (too old,
@@ -291,11 +326,11 @@ async fn handle_callback(bot: &Bot, q: &CallbackQuery, app: &BotApp) -> anyhow::
         if !edit(bot, chat, message_id, closed.clone(), None).await {
             send(bot, chat, closed.clone(), None).await?;
         }
-        show(app, bot, chat, &staff, &session, reply.notice.as_ref()).await?;
+        show(app, bot, chat, &person, &session, reply.notice.as_ref()).await?;
     } else if session.step_no != before || reply.notice.is_some() {
-        let screen = render(app, &staff, &session).await?;
+        let screen = render(app, &person, &session).await?;
         let text = with_notice(reply.notice.as_ref(), &screen.text);
-        if screen.menu.is_some() {
+        if screen.menu.is_some() || screen.contact.is_some() {
             send(bot, chat, text, markup(&screen, session.step_no)).await?;
         } else {
             let keyboard = match markup(&screen, session.step_no) {

@@ -3,8 +3,9 @@
 //! bot shows exactly where the staff member was.
 
 use crate::clients;
+use crate::people::Person;
 use crate::session::{ChosenClient, ClientField, FormField, SearchBy, Session, Step, callback_data};
-use crate::texts::{kind, new_kind_button, role, t, ta};
+use crate::texts::{MenuEntry, kind, new_kind_button, role, t, ta};
 use ariza_shared::domain::{ApplicationKind, Locale, Role};
 use ariza_shared::permissions;
 use serde_json::json;
@@ -18,7 +19,7 @@ pub struct Button {
 }
 
 impl Button {
-    fn new(label: String, action: impl Into<String>) -> Self {
+    pub fn new(label: String, action: impl Into<String>) -> Self {
         Self { label, action: action.into() }
     }
 
@@ -35,6 +36,8 @@ pub struct Screen {
     pub buttons: Vec<Vec<Button>>,
     /// The main menu's reply keyboard (labels), instead of inline buttons.
     pub menu: Option<Vec<String>>,
+    /// A reply keyboard with one button that shares the person's own contact (its label).
+    pub contact: Option<String>,
 }
 
 /// Who is looking.
@@ -53,14 +56,22 @@ fn back_cancel(l: Locale) -> Vec<Button> {
     vec![Button::new(t(l, "bot-btn-back"), "bk"), Button::new(t(l, "bot-btn-cancel"), "x")]
 }
 
-/// The main menu for a role: a button per kind it may create.
-pub fn menu(v: Viewer<'_>) -> Screen {
-    let labels: Vec<String> = permissions::creatable_kinds(v.role).iter().map(|k| new_kind_button(v.locale, *k)).collect();
-    Screen {
-        text: ta(v.locale, "bot-menu", &[("name", json!(v.name)), ("role", json!(role(v.locale, v.role)))]),
-        buttons: Vec::new(),
-        menu: Some(labels),
-    }
+/// The main menu: a button per kind the person may create, then their lists.
+pub fn menu(person: &Person) -> Screen {
+    let l = person.language;
+    let client = person.client().is_some();
+    let labels: Vec<String> = permissions::creatable_kinds(person.role)
+        .iter()
+        .map(|k| MenuEntry::New(*k))
+        .chain(crate::work::menu_entries(person))
+        .map(|entry| t(l, entry.key(client)))
+        .collect();
+    let text = if client {
+        ta(l, "bot-client-menu", &[("name", json!(person.full_name))])
+    } else {
+        ta(l, "bot-menu", &[("name", json!(person.full_name)), ("role", json!(role(l, person.role)))])
+    };
+    Screen { text, buttons: Vec::new(), menu: Some(labels), contact: None }
 }
 
 fn client_card(l: Locale, client: &ChosenClient) -> String {
@@ -132,16 +143,23 @@ fn ask_form(l: Locale, s: &Session, field: FormField, tariffs: &[String], editin
         buttons.push(vec![Button::new(t(l, "bot-btn-skip"), "sk")]);
     }
     buttons.push(if editing { back_cancel(l) } else { cancel(l) });
-    Screen { text, buttons, menu: None }
+    Screen { text, buttons, menu: None, contact: None }
 }
 
 /// The screen of the session's current step.
-pub async fn render(pool: &PgPool, v: Viewer<'_>, s: &Session, tariffs: &[String], page_size: u16) -> Result<Screen, sqlx::Error> {
+pub async fn render(pool: &PgPool, person: &Person, s: &Session, tariffs: &[String], page_size: u16) -> Result<Screen, sqlx::Error> {
+    if person.is_stranger() {
+        return Ok(crate::register::render(person, s));
+    }
+    if crate::work::owns(&s.step) {
+        return crate::work::render(pool, person, s, page_size).await;
+    }
+    let v = Viewer { name: &person.full_name, role: person.role, locale: person.language };
     let l = v.locale;
     let header = s.draft.kind.map(|k| format!("{}\n\n", kind(l, k))).unwrap_or_default();
-    let inline = |text: String, buttons: Vec<Vec<Button>>| Screen { text: format!("{header}{text}"), buttons, menu: None };
+    let inline = |text: String, buttons: Vec<Vec<Button>>| Screen { text: format!("{header}{text}"), buttons, menu: None, contact: None };
     Ok(match &s.step {
-        Step::Menu => menu(v),
+        Step::Menu => menu(person),
         Step::ChooseSearch => inline(
             t(l, "bot-search-how"),
             vec![
@@ -248,22 +266,21 @@ pub async fn render(pool: &PgPool, v: Viewer<'_>, s: &Session, tariffs: &[String
                 _ => edits.push(Button::new(t(l, "bot-btn-edit-form-tariff"), "ef:t")),
             }
             edits.push(Button::new(t(l, "bot-btn-edit-form-comment"), "ef:c"));
-            Screen {
-                text: preview_text(l, s),
-                buttons: vec![
-                    vec![Button::new(t(l, "bot-btn-confirm"), "cf")],
-                    edits,
-                    vec![Button::new(t(l, "bot-btn-edit-client"), "ecl")],
-                    cancel(l),
-                ],
-                menu: None,
+            let mut buttons = vec![vec![Button::new(t(l, "bot-btn-confirm"), "cf")], edits];
+            // A client's application is for themselves: there is no client to change.
+            if person.client().is_none() {
+                buttons.push(vec![Button::new(t(l, "bot-btn-edit-client"), "ecl")]);
             }
+            buttons.push(cancel(l));
+            Screen { text: preview_text(l, s), buttons, menu: None, contact: None }
         }
         Step::PublishFailed => Screen {
             text: format!("{}\n\n{}", preview_text(l, s), t(l, "bot-publish-failed")),
             buttons: vec![vec![Button::new(t(l, "bot-btn-retry"), "rt")], cancel(l)],
             menu: None,
+            contact: None,
         },
+        _ => Screen { text: t(l, "bot-use-buttons"), buttons: Vec::new(), menu: None, contact: None },
     })
 }
 

@@ -1,8 +1,10 @@
-//! A staff member's dialogue with the bot: the step they are on and the draft they are filling.
-//! Every screen gets a new step number; buttons carry it, so a button from an older screen (a
-//! stale button) is recognised and changes nothing.
+//! A person's dialogue with the bot: the step they are on and the draft they are filling (an
+//! application, an action on one, or a client's registration). Every screen gets a new step
+//! number; buttons carry it, so a button from an older screen (a stale button) is recognised and
+//! changes nothing.
 
-use ariza_shared::domain::{ApplicationId, ApplicationKind, ClientUpdate};
+use ariza_shared::domain::{ApplicationId, ApplicationKind, ClientUpdate, Locale, RequestId};
+use ariza_shared::workflow::{State, TransitionName};
 use serde::{Deserialize, Serialize};
 
 /// How to find a client.
@@ -136,6 +138,35 @@ impl FormDraft {
     }
 }
 
+/// Which applications a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListKind {
+    /// Waiting for the viewer's role (managers, controllers, administrators).
+    Waiting,
+    /// Assigned to the viewing technician and not finished.
+    MyWork,
+    /// The viewing client's own.
+    Mine,
+}
+
+/// An action on an application, as chosen so far. Its request id is fixed before the first
+/// publish, so a retry after a broker outage cannot apply it twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAction {
+    pub request_id: RequestId,
+    pub app: ApplicationId,
+    pub number: i64,
+    /// The state the person saw when they chose the action.
+    pub seen: State,
+    pub transition: TransitionName,
+    pub assignee: Option<i64>,
+    pub comment: Option<String>,
+    pub rating: Option<u8>,
+    /// The list to return to afterwards.
+    pub back: Option<ListKind>,
+}
+
 /// Everything entered so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Draft {
@@ -146,6 +177,12 @@ pub struct Draft {
     pub form: FormDraft,
     /// Fixed at the first confirm, so retrying after a broker outage cannot create two.
     pub application_id: Option<ApplicationId>,
+    /// An action on an application being chosen or published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<PendingAction>,
+    /// A client's registration: fixed at the first confirm, like an application id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<RequestId>,
 }
 
 /// Where the staff member is.
@@ -167,12 +204,40 @@ pub enum Step {
     Preview,
     EditForm { field: FormField },
     PublishFailed,
+    /// A page of applications.
+    Apps { list: ListKind, page: u32 },
+    /// Waiting for an application's number.
+    FindApp,
+    /// One application, with the actions the person may take; `seen` is its state as shown.
+    Card { app: ApplicationId, seen: State, back: Option<ListKind> },
+    /// Choosing the technician for the pending assignment.
+    PickTechnician { page: u32 },
+    /// Typing the reason, report or comment of the pending action.
+    ActionText,
+    /// Publishing the pending action failed; it can be retried.
+    ActionFailed,
+    /// A person Telegram knows but ariza does not, registering as a client.
+    Register { field: ClientField },
+    RegisterConfirm,
+    RegisterFailed,
+    /// The registration is published and waits for the pipeline.
+    RegisterSent,
 }
 
 impl Step {
     /// Whether the step waits for typed text (rather than a button).
     pub fn wants_text(&self) -> bool {
-        matches!(self, Step::SearchInput { .. } | Step::NewClient { .. } | Step::EditClient { .. } | Step::Form { .. } | Step::EditForm { .. })
+        matches!(
+            self,
+            Step::SearchInput { .. }
+                | Step::NewClient { .. }
+                | Step::EditClient { .. }
+                | Step::Form { .. }
+                | Step::EditForm { .. }
+                | Step::FindApp
+                | Step::ActionText
+                | Step::Register { .. }
+        )
     }
 }
 
@@ -183,6 +248,9 @@ pub struct Session {
     pub step_no: u32,
     pub step: Step,
     pub draft: Draft,
+    /// The language a person without a record chose with /lang.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Locale>,
 }
 
 impl Session {

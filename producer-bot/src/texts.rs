@@ -34,9 +34,64 @@ pub fn new_kind_button(locale: Locale, kind: ApplicationKind) -> String {
     }
 }
 
+/// An entry of a menu's reply keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MenuEntry {
+    New(ApplicationKind),
+    /// Applications waiting for the role (managers, controllers, administrators).
+    Waiting,
+    /// A technician's assigned work.
+    MyWork,
+    /// Open an application by its number.
+    FindApp,
+    /// A client's own applications.
+    Mine,
+}
+
+impl MenuEntry {
+    /// The label's message key; clients' creation buttons have their own wording.
+    pub fn key(self, for_client: bool) -> &'static str {
+        match (self, for_client) {
+            (MenuEntry::New(ApplicationKind::Connection), false) => "bot-btn-new-connection",
+            (MenuEntry::New(ApplicationKind::Technical), false) => "bot-btn-new-technical",
+            (MenuEntry::New(ApplicationKind::Connection), true) => "bot-client-btn-new-connection",
+            (MenuEntry::New(ApplicationKind::Technical), true) => "bot-client-btn-new-technical",
+            (MenuEntry::Waiting, _) => "bot-btn-waiting",
+            (MenuEntry::MyWork, _) => "bot-btn-my-work",
+            (MenuEntry::FindApp, _) => "bot-btn-find-app",
+            (MenuEntry::Mine, _) => "bot-client-btn-my-applications",
+        }
+    }
+
+    const ALL: [MenuEntry; 6] = [
+        MenuEntry::New(ApplicationKind::Connection),
+        MenuEntry::New(ApplicationKind::Technical),
+        MenuEntry::Waiting,
+        MenuEntry::MyWork,
+        MenuEntry::FindApp,
+        MenuEntry::Mine,
+    ];
+}
+
+/// The menu entry whose label (in either language, staff's or clients' wording) is `text`.
+pub fn menu_entry(text: &str) -> Option<MenuEntry> {
+    MenuEntry::ALL.into_iter().find(|entry| {
+        [Locale::Uz, Locale::Ru].into_iter().any(|l| [false, true].into_iter().any(|c| t(l, entry.key(c)) == text))
+    })
+}
+
+/// A state's name.
+pub fn state(locale: Locale, state: ariza_shared::workflow::State) -> String {
+    t(locale, &format!("state-{}", state.as_str().replace('_', "-")))
+}
+
+/// The label of an action's button.
+pub fn action(locale: Locale, transition: ariza_shared::workflow::TransitionName) -> String {
+    t(locale, &format!("bot-act-{}", transition.as_str().replace('_', "-")))
+}
+
 /// Every key the bot uses, for the locale completeness test.
 pub const BOT_KEYS: &[&str] = &[
-    "bot-unknown-user",
     "bot-menu",
     "bot-btn-new-connection",
     "bot-btn-new-technical",
@@ -100,6 +155,67 @@ pub const BOT_KEYS: &[&str] = &[
     "bot-addstaff-usage",
     "bot-admin-only",
     "bot-error-try-again",
+    "bot-client-btn-new-connection",
+    "bot-client-btn-new-technical",
+    "bot-client-btn-my-applications",
+    "bot-client-menu",
+    "bot-btn-waiting",
+    "bot-btn-my-work",
+    "bot-btn-find-app",
+    "bot-act-assign",
+    "bot-act-start",
+    "bot-act-wait-equipment",
+    "bot-act-resume",
+    "bot-act-complete",
+    "bot-act-cancel",
+    "bot-act-withdraw",
+    "bot-act-rate",
+    "bot-apps-waiting",
+    "bot-apps-my-work",
+    "bot-apps-mine",
+    "bot-apps-empty",
+    "bot-app-line",
+    "bot-app-by-staff",
+    "bot-app-by-client",
+    "bot-app-card",
+    "bot-app-tariff",
+    "bot-app-problem",
+    "bot-app-comment",
+    "bot-app-assignee",
+    "bot-app-report",
+    "bot-app-cancel-reason",
+    "bot-app-rating",
+    "bot-btn-refresh",
+    "bot-btn-stars",
+    "bot-ask-app-number",
+    "bot-app-number-invalid",
+    "bot-app-not-found",
+    "bot-app-changed",
+    "bot-pick-technician",
+    "bot-technician-load",
+    "bot-no-technicians",
+    "bot-ask-reason",
+    "bot-ask-report",
+    "bot-ask-withdraw-reason",
+    "bot-ask-rating-comment",
+    "bot-action-sent",
+    "bot-action-failed",
+    "bot-not-for-role",
+    "bot-register-welcome",
+    "bot-register-ask-name",
+    "bot-register-ask-phone",
+    "bot-btn-share-contact",
+    "bot-register-use-contact",
+    "bot-register-not-own-contact",
+    "bot-register-phone-linked",
+    "bot-register-ask-address",
+    "bot-register-confirm",
+    "bot-register-found",
+    "bot-btn-register",
+    "bot-btn-its-me",
+    "bot-register-sent",
+    "bot-register-pending",
+    "bot-register-failed",
 ];
 
 #[cfg(test)]

@@ -20,6 +20,9 @@ pub struct Settings {
     pub telegram: TelegramSettings,
     pub log: LogSettings,
     pub bot: BotSettings,
+    pub metrics: MetricsSettings,
+    pub alerts: AlertSettings,
+    pub console: ConsoleSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -90,6 +93,77 @@ impl BotSettings {
     }
 }
 
+/// Where each process serves its Prometheus metrics.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSettings {
+    pub workers_listen: String,
+    pub bot_listen: String,
+    pub console_listen: String,
+    pub queue_poll_interval_ms: u64,
+}
+
+impl MetricsSettings {
+    pub fn queue_poll_interval(&self) -> Duration {
+        Duration::from_millis(self.queue_poll_interval_ms.max(100))
+    }
+}
+
+/// One creation-activity rule: more than `max` applications within `minutes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct BurstRule {
+    pub enabled: bool,
+    pub max: u32,
+    pub minutes: u32,
+}
+
+/// Alerts on unusual creation activity.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AlertSettings {
+    pub enabled: bool,
+    pub evaluate_interval_ms: u64,
+    pub lookback_minutes: u32,
+    pub staff_burst: BurstRule,
+    pub client_phone_burst: BurstRule,
+}
+
+impl AlertSettings {
+    pub fn evaluate_interval(&self) -> Duration {
+        Duration::from_millis(self.evaluate_interval_ms)
+    }
+}
+
+/// The operator console (`ariza console serve`) and its command-line client.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConsoleSettings {
+    /// Where the console listens; loopback by default.
+    pub listen: String,
+    /// Where the command-line client finds the console.
+    pub url: String,
+    /// The operator token: a bearer token (and a login) with the administrator role. Empty: only
+    /// console users can log in.
+    pub token: SecretString,
+    /// How long a login lasts.
+    pub session_ttl_minutes: u64,
+    /// Whether the session cookie is marked `Secure` (behind a TLS-terminating proxy).
+    pub secure_cookie: bool,
+    /// Rows per page in lists.
+    pub page_size: u32,
+    /// The workers' `/metrics` URLs (comma-separated) the queue page takes rates from when the
+    /// management API is not enabled; empty: `metrics.workers_listen` on this host.
+    pub workers_metrics: String,
+}
+
+impl ConsoleSettings {
+    /// The operator token, if one is configured.
+    pub fn operator_token(&self) -> Option<&str> {
+        Some(self.token.expose_secret().trim()).filter(|t| !t.is_empty())
+    }
+
+    pub fn session_ttl(&self) -> Duration {
+        Duration::from_secs(self.session_ttl_minutes.saturating_mul(60))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -148,8 +222,31 @@ impl Settings {
         if self.bot.page_size == 0 || self.bot.page_size > 20 {
             return bad("bot.page_size must be between 1 and 20");
         }
+        if self.console.session_ttl_minutes == 0 || self.console.page_size == 0 || self.console.page_size > 1000 {
+            return bad("console.session_ttl_minutes must be positive and console.page_size between 1 and 1000");
+        }
+        if self.console.operator_token().is_some_and(|t| t.len() < 16) {
+            return bad("console.token must be at least 16 characters (or empty for none)");
+        }
         if self.amqp.prefix.is_empty() || self.amqp.prefix.contains(char::is_whitespace) {
             return bad("amqp.prefix must be a non-empty name without spaces");
+        }
+        for (name, listen) in [
+            ("metrics.workers_listen", &self.metrics.workers_listen),
+            ("metrics.bot_listen", &self.metrics.bot_listen),
+            ("metrics.console_listen", &self.metrics.console_listen),
+        ] {
+            if !listen.trim().is_empty() && listen.trim().parse::<std::net::SocketAddr>().is_err() {
+                return Err(config::ConfigError::Message(format!("{name} must be an address like 127.0.0.1:9464, or empty")));
+            }
+        }
+        if self.alerts.evaluate_interval_ms == 0 || self.alerts.lookback_minutes == 0 {
+            return bad("alerts.evaluate_interval_ms and alerts.lookback_minutes must be positive");
+        }
+        for (name, rule) in [("alerts.staff_burst", &self.alerts.staff_burst), ("alerts.client_phone_burst", &self.alerts.client_phone_burst)] {
+            if rule.max == 0 || rule.minutes == 0 {
+                return Err(config::ConfigError::Message(format!("{name}.max and {name}.minutes must be positive")));
+            }
         }
         Ok(())
     }
@@ -200,9 +297,11 @@ mod tests {
     fn the_base_configuration_loads_and_keeps_secrets_out_of_debug() {
         let mut s = Settings::load_from(None, false).expect("base config");
         s.telegram.token = SecretString::from("123:very-secret");
+        s.console.token = SecretString::from("console-very-secret-token");
         assert_eq!(s.amqp.delivery_limit, 20);
         let shown = format!("{s:?}");
         assert!(!shown.contains("very-secret"), "{shown}");
+        assert_eq!(s.console.listen, "127.0.0.1:8090", "the console listens on loopback by default");
         assert!(!shown.contains("guest:guest"), "{shown}");
     }
 

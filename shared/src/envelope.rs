@@ -21,6 +21,9 @@ pub const FIRST_FAILED_AT: &str = "x-ariza-first-failed-at";
 pub const DEAD_LETTER_ID: &str = "x-ariza-dead-letter-id";
 /// On a replayed message: the `dead_letters.id` it was replayed from.
 pub const REPLAY_OF: &str = "x-ariza-replay-of";
+/// When the creation request was submitted, in Unix milliseconds: set on the first publish and
+/// carried onward by every stage, for the end-to-end latency metric.
+pub const SUBMITTED_AT: &str = "x-ariza-submitted-at";
 
 /// Errors kept in headers are cut to this many characters.
 pub const MAX_ERROR_LEN: usize = 1000;

@@ -71,10 +71,15 @@ pub enum Field {
     Tariff,
     Problem,
     Comment,
+    /// The reason of a cancellation.
+    Reason,
+    /// What a technician did, when completing.
+    Report,
 }
 
 impl Field {
-    pub const ALL: &'static [Field] = &[Field::Name, Field::Address, Field::Tariff, Field::Problem, Field::Comment];
+    pub const ALL: &'static [Field] =
+        &[Field::Name, Field::Address, Field::Tariff, Field::Problem, Field::Comment, Field::Reason, Field::Report];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -83,6 +88,8 @@ impl Field {
             Field::Tariff => "tariff",
             Field::Problem => "problem",
             Field::Comment => "comment",
+            Field::Reason => "reason",
+            Field::Report => "report",
         }
     }
 }
@@ -160,7 +167,8 @@ impl UserError for CreationError {
     }
 }
 
-/// A workflow action that cannot be applied.
+/// A workflow action that cannot be applied. Not a failure: the actor is told why, and nothing
+/// changes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionRejection {
     #[error(transparent)]
@@ -171,6 +179,20 @@ pub enum TransitionRejection {
     NoSuchApplication,
     #[error("the assignee is not an active technician")]
     BadAssignee,
+    /// The application moved on since the actor saw it: someone else acted first, or the button
+    /// was pressed again.
+    #[error("the application is now {state}, not {expected}")]
+    Stale { expected: State, state: State },
+    /// A technician acting on work assigned to someone else, a client on another's application.
+    #[error("the application is not the actor's")]
+    NotYours,
+    /// No client record is linked to the sender's chat.
+    #[error("the sender is not a registered client")]
+    UnknownClient,
+    #[error("{field:?}: {error}")]
+    Field { field: Field, error: TextError },
+    #[error("a rating is from 1 to 5")]
+    RatingOutOfRange,
 }
 
 impl UserError for TransitionRejection {
@@ -180,6 +202,11 @@ impl UserError for TransitionRejection {
             TransitionRejection::Illegal { .. } => "error-transition-illegal".to_owned(),
             TransitionRejection::NoSuchApplication => "error-application-not-found".to_owned(),
             TransitionRejection::BadAssignee => "error-bad-assignee".to_owned(),
+            TransitionRejection::Stale { .. } => "error-transition-stale".to_owned(),
+            TransitionRejection::NotYours => "error-transition-not-yours".to_owned(),
+            TransitionRejection::UnknownClient => "error-unknown-client".to_owned(),
+            TransitionRejection::Field { field, error } => field_error_key(*field, *error),
+            TransitionRejection::RatingOutOfRange => "error-rating-range".to_owned(),
         }
     }
 
@@ -189,6 +216,10 @@ impl UserError for TransitionRejection {
             TransitionRejection::Illegal { transition, from } => {
                 args([("transition", json!(transition.as_str())), ("state", json!(from.as_str()))])
             }
+            TransitionRejection::Stale { expected, state } => {
+                args([("expected", json!(expected.as_str())), ("state", json!(state.as_str()))])
+            }
+            TransitionRejection::Field { error: TextError::TooLong { max }, .. } => args([("max", json!(max))]),
             _ => MessageArgs::new(),
         }
     }
@@ -217,6 +248,10 @@ pub fn all_error_keys() -> Vec<String> {
         "error-transition-illegal",
         "error-application-not-found",
         "error-bad-assignee",
+        "error-transition-stale",
+        "error-transition-not-yours",
+        "error-unknown-client",
+        "error-rating-range",
         PhoneError::Empty.message_key(),
         PhoneError::WrongShape.message_key(),
     ]

@@ -49,8 +49,10 @@ fn fluent_args(args: &MessageArgs) -> HashMap<Cow<'static, str>, FluentValue<'st
 const SOURCES: &[(Locale, &str, &str)] = &[
     (Locale::Uz, "main.ftl", include_str!("../../locales/uz/main.ftl")),
     (Locale::Uz, "bot.ftl", include_str!("../../locales/uz/bot.ftl")),
+    (Locale::Uz, "console.ftl", include_str!("../../locales/uz/console.ftl")),
     (Locale::Ru, "main.ftl", include_str!("../../locales/ru/main.ftl")),
     (Locale::Ru, "bot.ftl", include_str!("../../locales/ru/bot.ftl")),
+    (Locale::Ru, "console.ftl", include_str!("../../locales/ru/console.ftl")),
 ];
 
 /// The message ids a language defines itself (no fallback), for tests that check their keys.

@@ -8,4 +8,6 @@ pub const PIPELINE_KEYS: &[&str] = &[
     "staff-created-for-client",
     "client-created-self",
     "no-comment",
+    "alert-staff-burst",
+    "alert-client-phone-burst",
 ];

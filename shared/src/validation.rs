@@ -6,7 +6,9 @@ use crate::domain::{
     Address, ApplicationKind, ClientRef, ClientUpdate, Comment, CreationRequest, CreationSource, PersonName,
     PhoneNumber, Role, ShortText, TextError, ValidatedClient, ValidatedClientUpdate, ValidatedCreation, ValidatedForm,
 };
-use crate::errors::{ClientValidationError, CreationError, Field, PermissionError};
+use crate::domain::TransitionRequest;
+use crate::errors::{ClientValidationError, CreationError, Field, PermissionError, TransitionRejection};
+use crate::workflow::TransitionName;
 use crate::permissions;
 
 /// The creator as the database knows them.
@@ -126,6 +128,46 @@ pub fn check_update(update: &ClientUpdate) -> Result<ValidatedClientUpdate, Clie
         phone: update.phone.as_deref().map(PhoneNumber::parse).transpose().map_err(ClientValidationError::Phone)?,
         address: update.address.as_deref().map(Address::parse).transpose().map_err(|e| field(Field::Address, e))?,
     })
+}
+
+/// The parts of a transition request beyond who and which, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionFields {
+    pub assignee_staff_id: Option<i64>,
+    pub comment: Option<Comment>,
+    pub rating: Option<u8>,
+}
+
+/// The field rules of a transition request, without the database: `assign` names a technician,
+/// `cancel` gives a reason, `complete` says what was done, `rate` is 1 to 5 (its comment is
+/// optional, as is any other comment). The bot runs these before publishing; the workflow stage
+/// runs them again.
+pub fn check_transition_fields(req: &TransitionRequest) -> Result<TransitionFields, TransitionRejection> {
+    let text = req.comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let required = |field: Field| match text {
+        None => Err(TransitionRejection::Field { field, error: TextError::Empty }),
+        Some(c) => Comment::parse(c).map(Some).map_err(|error| TransitionRejection::Field { field, error }),
+    };
+    let comment = match req.transition {
+        TransitionName::Route => {
+            return Err(TransitionRejection::Illegal { transition: TransitionName::Route, from: req.expected_state });
+        }
+        TransitionName::Cancel => required(Field::Reason)?,
+        TransitionName::Complete => required(Field::Report)?,
+        _ => text
+            .map(Comment::parse)
+            .transpose()
+            .map_err(|error| TransitionRejection::Field { field: Field::Comment, error })?,
+    };
+    let assignee_staff_id = match req.transition {
+        TransitionName::Assign => Some(req.assignee_staff_id.ok_or(TransitionRejection::BadAssignee)?),
+        _ => None,
+    };
+    let rating = match req.transition {
+        TransitionName::Rate => Some(req.rating.filter(|r| (1..=5).contains(r)).ok_or(TransitionRejection::RatingOutOfRange)?),
+        _ => None,
+    };
+    Ok(TransitionFields { assignee_staff_id, comment, rating })
 }
 
 /// An optional text: absent or blank is `None`, anything else must pass the rules.
@@ -280,5 +322,44 @@ mod tests {
         );
         let own = ClientRecord { id: 5, telegram_chat_id: Some(42), phone_owner: None };
         assert!(validate_creation(&req, &CreatorRecord::NotStaff, Some(own)).is_ok());
+    }
+
+    fn transition(name: TransitionName) -> TransitionRequest {
+        TransitionRequest {
+            schema: crate::domain::SCHEMA_VERSION,
+            request_id: crate::domain::RequestId::new(),
+            application_id: ApplicationId::new(),
+            correlation_id: CorrelationId::new(),
+            transition: name,
+            actor: crate::domain::Actor { telegram_id: 1, role: Role::Manager },
+            expected_state: crate::workflow::State::AwaitingManager,
+            assignee_staff_id: None,
+            comment: None,
+            rating: None,
+            requested_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn transitions_need_what_their_action_needs() {
+        assert_eq!(check_transition_fields(&transition(TransitionName::Assign)), Err(TransitionRejection::BadAssignee));
+        let assign = TransitionRequest { assignee_staff_id: Some(5), ..transition(TransitionName::Assign) };
+        assert_eq!(check_transition_fields(&assign).map(|f| f.assignee_staff_id), Ok(Some(5)));
+        let blank = TransitionRequest { comment: Some("  \u{7} ".into()), ..transition(TransitionName::Cancel) };
+        assert_eq!(
+            check_transition_fields(&blank),
+            Err(TransitionRejection::Field { field: Field::Reason, error: TextError::Empty })
+        );
+        assert!(matches!(
+            check_transition_fields(&transition(TransitionName::Complete)),
+            Err(TransitionRejection::Field { field: Field::Report, .. })
+        ));
+        for bad in [None, Some(0), Some(6)] {
+            let rate = TransitionRequest { rating: bad, ..transition(TransitionName::Rate) };
+            assert_eq!(check_transition_fields(&rate), Err(TransitionRejection::RatingOutOfRange));
+        }
+        let rate = TransitionRequest { rating: Some(5), ..transition(TransitionName::Rate) };
+        assert_eq!(check_transition_fields(&rate).map(|f| (f.rating, f.comment)), Ok((Some(5), None)));
+        assert!(check_transition_fields(&transition(TransitionName::Route)).is_err());
     }
 }

@@ -143,7 +143,7 @@ pub const WORKFLOW: &[Transition] = &[
         kind: None,
         from: &[State::WaitingEquipment],
         to: State::InProgress,
-        notify: &[Party::Client],
+        notify: &[Party::Client, Party::Creator],
     },
     Transition {
         name: TransitionName::Complete,
@@ -251,6 +251,58 @@ mod tests {
         for state in State::ALL {
             assert!(reached.contains(state), "{state} is unreachable");
         }
+    }
+
+    /// Who is told, in the words of docs/workflow.md.
+    fn party_name(party: Party, kind: Option<ApplicationKind>) -> String {
+        let name = match party {
+            Party::Client => "the client".to_owned(),
+            Party::Creator => "the staff creator".to_owned(),
+            Party::Participants(role) => format!("active {role}s"),
+            Party::Assignee => "the assigned technician".to_owned(),
+        };
+        match (party, kind) {
+            (Party::Participants(_), Some(kind)) => format!("{name} ({kind})"),
+            _ => name,
+        }
+    }
+
+    /// The table of docs/workflow.md: who may take each transition, and who is told.
+    fn doc_table() -> String {
+        let mut out = String::from("| transition | who may take it | who is told |\n|---|---|---|\n");
+        for name in TransitionName::ALL {
+            let takers: Vec<&str> = crate::permissions::ROLE_PERMISSIONS
+                .iter()
+                .filter(|p| p.transitions.contains(name))
+                .map(|p| p.role.as_str())
+                .collect();
+            let takers = if takers.is_empty() { "the pipeline, for a new application".to_owned() } else { takers.join(", ") };
+            let mut told: Vec<String> = Vec::new();
+            for t in WORKFLOW.iter().filter(|t| t.name == *name) {
+                for party in t.notify {
+                    let party = party_name(*party, t.kind);
+                    if !told.contains(&party) {
+                        told.push(party);
+                    }
+                }
+            }
+            out.push_str(&format!("| `{name}` | {takers} | {} |\n", told.join(", ")));
+        }
+        out
+    }
+
+    #[test]
+    fn docs_workflow_md_shows_the_machine_and_the_permissions_of_the_code() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/workflow.md");
+        let doc = std::fs::read_to_string(&path).expect("docs/workflow.md");
+        let diagram = doc
+            .split("```mermaid\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("docs/workflow.md has a mermaid block");
+        assert_eq!(diagram, mermaid(), "docs/workflow.md's diagram differs from the code: paste `ariza workflow`");
+        let table = doc_table();
+        assert!(doc.contains(&table), "docs/workflow.md's table differs from the code; it should read:\n{table}");
     }
 
     #[test]

@@ -30,9 +30,12 @@ pub struct Screen {
 }
 
 impl Screen {
-    /// Part of the dialogue (as opposed to a pipeline notification, which has no buttons).
+    /// Part of the dialogue (as opposed to a pipeline notification, which has no buttons or only
+    /// global ones: "Open", the rating).
     pub fn is_dialogue(&self) -> bool {
-        self.edited || !self.buttons.is_empty() || !self.keyboard.is_empty()
+        let global_only = !self.buttons.is_empty()
+            && self.buttons.iter().flatten().all(|(_, data)| ariza_shared::domain::GlobalAction::parse(data).is_some());
+        self.edited || (!self.buttons.is_empty() && !global_only) || !self.keyboard.is_empty()
     }
 
     pub fn labels(&self) -> Vec<String> {
@@ -249,9 +252,54 @@ impl Staffer<'_> {
         self.wait_for_screens(before, "a sticker").await
     }
 
-    /// Presses a button of the latest screen that has buttons, by (a part of) its label.
+    /// Shares a contact: the user's own (`user_id` = their id) or someone else's.
+    pub async fn contact(&self, phone: &str, user_id: i64) -> Screen {
+        let before = self.screens().len();
+        self.push_message(json!({ "contact": { "phone_number": phone, "first_name": "Contact", "user_id": user_id } }));
+        self.wait_for(before, "a contact", false).await
+    }
+
+    /// Waits for a message whose text contains `part` and returns it (a notification, say).
+    pub async fn wait_text(&self, part: &str) -> Screen {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Some(found) = self.screens().into_iter().rev().find(|s| s.text.contains(part)) {
+                return found;
+            }
+            let texts: Vec<String> = self.screens().into_iter().map(|s| s.text).collect();
+            assert!(tokio::time::Instant::now() < deadline, "user {}: no message with {part:?} among {texts:#?}", self.uid);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits for a notification with a button whose `callback_data` starts with `prefix` (`o|…`
+    /// open, `r|…` rate) and presses it.
+    pub async fn press_notification(&self, prefix: &str, label_part: &str) -> Pressed {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let found = self.screens().into_iter().rev().find_map(|s| {
+                let hit = s.buttons.iter().flatten().find(|(l, d)| d.starts_with(prefix) && l.contains(label_part)).cloned();
+                hit.map(|(_, data)| (data, s.message_id))
+            });
+            if let Some((data, message_id)) = found {
+                return self.press_data(&data, message_id).await;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "user {}: no notification button {prefix}…", self.uid);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Presses a button of the latest dialogue screen that has buttons, by (a part of) its label;
+    /// a label only a notification has ("Open", a rating) is pressed on the latest notification.
     pub async fn press(&self, label: &str) -> Pressed {
-        let screen = self.screens().into_iter().rev().find(|s| !s.buttons.is_empty()).unwrap_or_default();
+        let screens = self.screens();
+        let dialogue = screens.iter().rev().find(|s| !s.buttons.is_empty() && s.is_dialogue());
+        let screen = dialogue
+            .filter(|s| s.button(label).is_some())
+            .or_else(|| screens.iter().rev().find(|s| s.button(label).is_some()))
+            .or(dialogue)
+            .cloned()
+            .unwrap_or_default();
         let Some((_, data)) = screen.button(label).cloned() else {
             panic!("user {}: no button {label:?} on {:?} (buttons {:?})", self.uid, screen.text, screen.labels());
         };

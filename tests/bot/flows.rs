@@ -8,14 +8,14 @@ use ariza_shared::domain::{ApplicationId, ApplicationKind, Locale, Role};
 use ariza_shared::permissions;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Path {
+pub(crate) enum Path {
     Phone,
     Name,
     NewClient,
 }
 
 /// Walks one whole flow and returns the id the bot answered with.
-async fn create(u: &Staffer<'_>, l: Locale, kind: ApplicationKind, path: Path, n: i64) -> ApplicationId {
+pub(crate) async fn create(u: &Staffer<'_>, l: Locale, kind: ApplicationKind, path: Path, n: i64) -> ApplicationId {
     let menu_label = match kind {
         ApplicationKind::Connection => t(l, "bot-btn-new-connection"),
         ApplicationKind::Technical => t(l, "bot-btn-new-technical"),

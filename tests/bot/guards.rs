@@ -1,4 +1,4 @@
-//! What the bot refuses and what it survives: strangers, a junior manager's technical request by
+//! What the bot refuses and what it survives: strangers (offered registration, nothing else), a junior manager's technical request by
 //! any path, stale and forged buttons, a restart mid-dialogue, a state from an older version, the
 //! broker unreachable at confirm, and a webhook call with the wrong secret.
 
@@ -8,17 +8,23 @@ use ariza_bot::texts::t;
 use ariza_shared::domain::{Locale, Role};
 
 #[tokio::test]
-async fn an_unknown_user_gets_a_polite_refusal_in_their_language_and_nothing_more() {
+async fn someone_new_is_offered_registration_in_their_language_and_reaches_no_staff_screen() {
     let test = BotTest::start().await;
     let ru = test.staffer(777, "ru");
     let screen = ru.say_any("/start").await;
-    assert_eq!(screen.text, t(Locale::Ru, "bot-unknown-user"));
-    assert!(screen.buttons.is_empty() && screen.keyboard.is_empty());
+    // The welcome shows the Telegram id, for someone who is staff to give their administrator.
+    let welcome = ariza_bot::texts::ta(Locale::Ru, "bot-register-welcome", &[("id", serde_json::json!(777))]);
+    assert!(screen.text.contains(&welcome) && screen.text.contains("777"), "{}", screen.text);
+    assert!(screen.text.contains(&t(Locale::Ru, "bot-register-ask-name")), "{}", screen.text);
     let uz = test.staffer(778, "uz");
-    assert_eq!(uz.say_any(&t(Locale::Uz, "bot-btn-new-connection")).await.text, t(Locale::Uz, "bot-unknown-user"));
+    // A staff menu label typed by a stranger starts nothing but the registration.
+    let screen = uz.say_any(&t(Locale::Uz, "bot-btn-new-connection")).await;
+    let welcome = ariza_bot::texts::ta(Locale::Uz, "bot-register-welcome", &[("id", serde_json::json!(778))]);
+    assert!(screen.text.contains(&welcome), "{}", screen.text);
+    assert!(!screen.text.contains(&t(Locale::Uz, "bot-search-how")));
     let pressed = uz.press_data("1|sp", 5).await;
-    assert_eq!(pressed.toast.as_deref(), Some(t(Locale::Uz, "bot-unknown-user").as_str()));
-    assert_eq!(test.env.count("SELECT count(*) FROM bot_dialogues").await, 0, "no state is kept for strangers");
+    assert_eq!(pressed.toast.as_deref(), Some(t(Locale::Uz, "bot-stale-button").as_str()));
+    assert_eq!(test.env.count("SELECT count(*) FROM clients").await, 0, "nothing is registered without a confirmation");
     test.cleanup().await;
 }
 
@@ -104,7 +110,9 @@ async fn a_state_from_an_older_version_is_reset_with_an_apology() {
     let u = test.staffer(604, "uz");
     let screen = u.say("salom").await;
     assert!(screen.text.contains(&t(Locale::Uz, "bot-state-reset")), "{}", screen.text);
-    assert_eq!(screen.keyboard.len(), 2, "the menu again");
+    let menu: Vec<String> =
+        ["bot-btn-new-connection", "bot-btn-new-technical", "bot-btn-waiting", "bot-btn-find-app"].iter().map(|k| t(Locale::Uz, k)).collect();
+    assert_eq!(screen.keyboard, menu, "the manager's menu again");
     let next = u.say(&t(Locale::Uz, "bot-btn-new-connection")).await;
     assert!(next.text.contains(&t(Locale::Uz, "bot-search-how")));
     test.cleanup().await;

@@ -7,3 +7,4 @@ mod support;
 mod driver;
 mod flows;
 mod guards;
+mod lifecycle;

@@ -4,8 +4,11 @@
 
 mod support;
 
+mod alerts;
 mod cli;
 mod creation;
 mod dead_letters;
 mod failures;
+mod metrics;
 mod processes;
+mod workflow;

@@ -1,6 +1,10 @@
 //! The test harness: each test gets its own database (migrated), its own queue prefix, a fake Bot
-//! API on 127.0.0.1, and the pipeline running in-process against the real PostgreSQL and RabbitMQ.
+//! API on 127.0.0.1, and the pipeline running in-process against the real PostgreSQL and RabbitMQ,
+//! with the metrics recorder installed and `/metrics` served on a free port ([`TestEnv::scrape`]).
 //! Tests wait for conditions (polling the database with a deadline), never for fixed times.
+//!
+//! The recorder is per process: metric assertions rely on cargo-nextest running each test in its
+//! own process (as scripts/test.sh does).
 
 #![allow(dead_code)]
 
@@ -67,6 +71,10 @@ pub fn test_settings(db_name: &str, prefix: &str, bot_api: &str) -> Settings {
     s.telegram.token = SecretString::from(TOKEN);
     s.telegram.rate_limits = false;
     s.telegram.request_timeout_ms = 5000;
+    s.metrics.queue_poll_interval_ms = 200;
+    // Tests that are not about alerts never trip them.
+    s.alerts.staff_burst.max = 10_000;
+    s.alerts.client_phone_burst.max = 10_000;
     s
 }
 
@@ -78,6 +86,8 @@ pub struct TestEnv {
     pub bot: FakeBotApi,
     pub pipeline: Pipeline,
     pub publisher: Publisher,
+    /// Where this test's `/metrics` is served.
+    pub metrics_addr: std::net::SocketAddr,
     conn: lapin::Connection,
     shutdown: CancellationToken,
     workers: Option<JoinHandle<anyhow::Result<()>>>,
@@ -86,20 +96,25 @@ pub struct TestEnv {
 impl TestEnv {
     /// A migrated database, the topology declared, the pipeline running.
     pub async fn start() -> TestEnv {
-        Self::build(None, true).await
+        Self::build(None, true, |_| {}).await
     }
 
     /// Like [`start`], with a fault hook in the pipeline.
     pub async fn with_faults(hook: Arc<dyn FaultHook>) -> TestEnv {
-        Self::build(Some(hook), true).await
+        Self::build(Some(hook), true, |_| {}).await
+    }
+
+    /// Like [`start`], with the test's settings changed by `configure` first.
+    pub async fn with_settings(configure: impl FnOnce(&mut Settings)) -> TestEnv {
+        Self::build(None, true, configure).await
     }
 
     /// Everything but the workers (for tests that run them in another process).
     pub async fn without_workers() -> TestEnv {
-        Self::build(None, false).await
+        Self::build(None, false, |_| {}).await
     }
 
-    async fn build(hook: Option<Arc<dyn FaultHook>>, run: bool) -> TestEnv {
+    async fn build(hook: Option<Arc<dyn FaultHook>>, run: bool, configure: impl FnOnce(&mut Settings)) -> TestEnv {
         init_logs();
         let id = uuid::Uuid::new_v4().simple().to_string();
         let db_name = format!("ariza_test_{}", &id[..16]);
@@ -108,7 +123,13 @@ impl TestEnv {
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db_name}"))).execute(&mut admin).await.expect("create database");
         admin.close().await.ok();
         let bot = FakeBotApi::start(TOKEN).expect("fake Bot API");
-        let settings = test_settings(&db_name, &prefix, bot.base_url());
+        let mut settings = test_settings(&db_name, &prefix, bot.base_url());
+        configure(&mut settings);
+        // Before the pipeline is built: it takes its metric handles then.
+        let metrics_addr = ariza_shared::metrics::serve(ariza_shared::metrics::Process::Workers, "127.0.0.1:0", CancellationToken::new())
+            .await
+            .expect("serve /metrics")
+            .expect("a bound metrics address");
         let pool = ariza_workers::db::pool(&settings.database).expect("pool");
         ariza_workers::db::migrate(&pool).await.expect("migrations");
         let mut pipeline = Pipeline::with_pool(settings.clone(), pool.clone()).expect("pipeline");
@@ -126,6 +147,7 @@ impl TestEnv {
             bot,
             pipeline,
             publisher,
+            metrics_addr,
             conn,
             shutdown: CancellationToken::new(),
             workers: None,
@@ -194,6 +216,14 @@ impl TestEnv {
             .expect("passive declare");
         channel.close(200, ShortString::from("done")).await.ok();
         queue.message_count()
+    }
+
+    /// Scrapes this test's `/metrics` over HTTP.
+    pub async fn scrape(&self) -> Scrape {
+        let url = format!("http://{}/metrics", self.metrics_addr);
+        let response = reqwest::Client::builder().no_proxy().build().expect("client").get(&url).send().await.expect("GET /metrics");
+        assert!(response.status().is_success(), "GET /metrics: {}", response.status());
+        Scrape(response.text().await.expect("metrics text"))
     }
 
     pub async fn count(&self, sql: &'static str) -> i64 {
@@ -323,6 +353,10 @@ pub fn child_env(env: &TestEnv) -> Vec<(String, String)> {
         ("ARIZA_CONFIG_DIR".into(), "/nonexistent".into()),
         ("NO_PROXY".into(), "127.0.0.1,localhost".into()),
         ("RUST_LOG".into(), std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into())),
+        // Several worker processes on one host: none serves /metrics, none trips the alerts.
+        ("ARIZA__METRICS__WORKERS_LISTEN".into(), String::new()),
+        ("ARIZA__ALERTS__STAFF_BURST__MAX".into(), "10000".into()),
+        ("ARIZA__ALERTS__CLIENT_PHONE_BURST__MAX".into(), "10000".into()),
     ]
 }
 
@@ -332,4 +366,51 @@ pub fn check_output(out: &std::process::Output) -> anyhow::Result<String> {
         bail!("exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
     }
     String::from_utf8(out.stdout.clone()).context("utf-8")
+}
+
+/// A scrape of `/metrics` in the Prometheus text format.
+#[derive(Debug, Clone)]
+pub struct Scrape(pub String);
+
+impl Scrape {
+    /// The series of `name` as (labels, value).
+    pub fn series(&self, name: &str) -> Vec<(Vec<(String, String)>, f64)> {
+        self.0
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|line| {
+                let (series, value) = line.rsplit_once(' ')?;
+                let (metric, labels) = match series.split_once('{') {
+                    Some((m, rest)) => (m, rest.strip_suffix('}')?),
+                    None => (series, ""),
+                };
+                if metric != name {
+                    return None;
+                }
+                let labels = labels
+                    .split("\",")
+                    .filter(|l| !l.is_empty())
+                    .filter_map(|l| {
+                        let (k, v) = l.split_once("=\"")?;
+                        Some((k.to_owned(), v.trim_end_matches('"').to_owned()))
+                    })
+                    .collect();
+                Some((labels, value.parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// The sum of the series of `name` whose labels include all of `labels`; 0 when none does.
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.series(name)
+            .into_iter()
+            .filter(|(have, _)| labels.iter().all(|(k, v)| have.iter().any(|(hk, hv)| hk == k && hv == v)))
+            .map(|(_, v)| v)
+            .sum()
+    }
+
+    /// Whether any series of `name` is present.
+    pub fn has(&self, name: &str) -> bool {
+        !self.series(name).is_empty()
+    }
 }

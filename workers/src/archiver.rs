@@ -1,7 +1,8 @@
 //! The archiver: drains the dead-letter queue into the `dead_letters` table, acking each message
 //! only after the row is committed. The reason comes from the pipeline's headers or, for what the
 //! broker dead-lettered itself (a delivery limit, a rejection), from `x-death`. Quorum queues cannot
-//! be browsed without consuming, so the console and replay read the table.
+//! be browsed without consuming, so the console and replay read the table. Each stored dead
+//! letter counts in `ariza_dead_letters_archived_total` by stage and reason.
 
 use crate::breaker::Breaker;
 use crate::broker::{HeaderExt as _, field_table_to_json, x_death};
@@ -10,7 +11,8 @@ use crate::runtime::next_batch;
 use anyhow::Context as _;
 use ariza_shared::config::Settings;
 use ariza_shared::envelope::{self, DeadReason};
-use ariza_shared::topology::Topology;
+use ariza_shared::metrics::catalogue::DEAD_LETTERS_ARCHIVED;
+use ariza_shared::topology::{Stage, Topology};
 use chrono::{DateTime, TimeZone as _, Utc};
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
@@ -139,6 +141,39 @@ async fn store(pool: &PgPool, rows: &[Archived]) -> Result<(), sqlx::Error> {
     tx.commit().await
 }
 
+/// `ariza_dead_letters_archived_total` for every stage (and "unknown") and every reason (and
+/// "other"), registered at start so each series exists from zero.
+struct ArchivedCounters {
+    counters: Vec<(Option<Stage>, Option<DeadReason>, metrics::Counter)>,
+}
+
+impl ArchivedCounters {
+    fn new() -> Self {
+        let stages = Stage::ALL.iter().copied().map(Some).chain([None]);
+        let counters = stages
+            .flat_map(|stage| {
+                DeadReason::ALL.iter().copied().map(Some).chain([None]).map(move |reason| {
+                    let counter = metrics::counter!(DEAD_LETTERS_ARCHIVED,
+                        "stage" => stage.map_or("unknown", Stage::as_str),
+                        "reason" => reason.map_or("other", DeadReason::as_str));
+                    (stage, reason, counter)
+                })
+            })
+            .collect();
+        Self { counters }
+    }
+
+    /// Counts one archived row; its stage and reason come from headers, so they are matched
+    /// against the closed sets rather than used as labels.
+    fn count(&self, row: &Archived) {
+        let stage = row.stage.as_deref().and_then(|s| s.parse::<Stage>().ok());
+        let reason = DeadReason::parse(&row.reason);
+        if let Some((_, _, c)) = self.counters.iter().find(|(s, r, _)| *s == stage && *r == reason) {
+            c.increment(1);
+        }
+    }
+}
+
 /// Consumes the dead-letter queue until shutdown (`Ok`) or a broken connection (`Err`).
 pub async fn run_archiver(
     pool: &PgPool,
@@ -162,6 +197,7 @@ pub async fn run_archiver(
         .await
         .with_context(|| format!("consuming {queue}"))?;
     tracing::info!(queue, "archiver consuming");
+    let archived = ArchivedCounters::new();
     loop {
         let batch = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
@@ -174,6 +210,7 @@ pub async fn run_archiver(
                 for (delivery, row) in batch.iter().zip(&rows) {
                     tracing::info!(reason = row.reason, stage = row.stage.as_deref().unwrap_or("-"), "dead letter archived");
                     delivery.acker.ack(BasicAckOptions::default()).await?;
+                    archived.count(row);
                 }
             }
             Err(e) => {

@@ -1,8 +1,11 @@
 //! A circuit breaker around a dependency (the database, the Bot API). After `threshold`
 //! consecutive failures it opens: the stage stops consuming (its messages wait in the queue),
 //! probes the dependency with a health check rather than with messages, and closes again when the
-//! probe passes. Its state is observable, for logs, metrics and tests.
+//! probe passes. Its state is observable, for logs, metrics and tests: `ariza_breaker_open`,
+//! `ariza_breaker_opened_total` and `ariza_breaker_probes_total`, labelled with its name.
 
+use ariza_shared::metrics::catalogue as m;
+use metrics::{Counter, Gauge};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use tokio::sync::watch;
@@ -27,14 +30,38 @@ struct Inner {
     opened: AtomicU64,
     probes: AtomicU64,
     state: watch::Sender<BreakerState>,
+    metrics: BreakerMetrics,
+}
+
+#[derive(Debug)]
+struct BreakerMetrics {
+    open: Gauge,
+    opened: Counter,
+    healthy_probes: Counter,
+    unhealthy_probes: Counter,
+}
+
+impl BreakerMetrics {
+    fn new(name: &str) -> Self {
+        let open = metrics::gauge!(m::BREAKER_OPEN, "component" => name.to_owned());
+        open.set(0.0);
+        Self {
+            open,
+            opened: metrics::counter!(m::BREAKER_OPENED, "component" => name.to_owned()),
+            healthy_probes: metrics::counter!(m::BREAKER_PROBES, "component" => name.to_owned(), "result" => "healthy"),
+            unhealthy_probes: metrics::counter!(m::BREAKER_PROBES, "component" => name.to_owned(), "result" => "unhealthy"),
+        }
+    }
 }
 
 impl Breaker {
     pub fn new(name: impl Into<String>, threshold: u32) -> Self {
         let (state, _) = watch::channel(BreakerState::Closed);
+        let name = name.into();
         Self {
             inner: Arc::new(Inner {
-                name: name.into(),
+                metrics: BreakerMetrics::new(&name),
+                name,
                 threshold: threshold.max(1),
                 consecutive: AtomicU32::new(0),
                 opened: AtomicU64::new(0),
@@ -54,6 +81,8 @@ impl Breaker {
         if n >= self.inner.threshold && !self.is_open() {
             self.inner.opened.fetch_add(1, Ordering::SeqCst);
             self.inner.state.send_replace(BreakerState::Open);
+            self.inner.metrics.opened.increment(1);
+            self.inner.metrics.open.set(1.0);
             tracing::warn!(breaker = %self.inner.name, failures = n, "circuit breaker opened");
             return true;
         }
@@ -67,8 +96,13 @@ impl Breaker {
     /// Called after each health probe while open.
     pub fn record_probe(&self, healthy: bool) {
         self.inner.probes.fetch_add(1, Ordering::SeqCst);
+        if !healthy {
+            self.inner.metrics.unhealthy_probes.increment(1);
+        }
         if healthy {
+            self.inner.metrics.healthy_probes.increment(1);
             self.inner.consecutive.store(0, Ordering::SeqCst);
+            self.inner.metrics.open.set(0.0);
             if self.inner.state.send_replace(BreakerState::Closed) == BreakerState::Open {
                 tracing::info!(breaker = %self.inner.name, "circuit breaker closed: dependency healthy");
             }

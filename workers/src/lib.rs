@@ -8,8 +8,11 @@
 //!   replays or discards what it stored.
 //! - [`breaker`], [`fault`]: the circuit breaker around dependencies, and fault hooks for tests.
 //! - [`db`], [`telegram`]: PostgreSQL and the Telegram Bot API.
+//! - [`alerts`]: alerts on unusual creation activity, sent to administrators through the
+//!   notification stage; [`queue_metrics`]: queue depths and consumer counts for Prometheus.
 //! - [`pipeline`]: starts any set of the above in one process.
 
+pub mod alerts;
 pub mod archiver;
 pub mod breaker;
 pub mod broker;
@@ -17,6 +20,7 @@ pub mod db;
 pub mod dead_letters;
 pub mod fault;
 pub mod pipeline;
+pub mod queue_metrics;
 pub mod runtime;
 pub mod stages;
 pub mod submit;

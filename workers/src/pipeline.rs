@@ -1,14 +1,15 @@
 //! Starts any set of the pipeline's components in one process, each under its own supervisor:
 //! when its connection drops or the broker restarts, the component reconnects, redeclares the
-//! topology and carries on. All four stages and the archiver run together by default; operators
-//! can run one stage per process to scale it alone.
+//! topology and carries on. All four stages, the archiver, the creation-activity alerts and the
+//! queue metrics run together by default; operators can run one stage per process to scale it
+//! alone.
 
 use crate::breaker::Breaker;
 use crate::fault::{FaultHook, NoFaults};
 use crate::runtime::{RunContext, Stage, run_stage};
 use crate::stages::{notification::Notification, persistence::Persistence, validation::Validation, workflow::Workflow};
 use crate::telegram::TelegramClient;
-use crate::{archiver, broker, db};
+use crate::{alerts, archiver, broker, db, queue_metrics};
 use ariza_shared::config::Settings;
 use ariza_shared::domain::UnknownValue;
 use ariza_shared::topology::{Stage as StageName, Topology};
@@ -26,13 +27,17 @@ use tokio_util::sync::CancellationToken;
 pub enum Component {
     Stage(StageName),
     Archiver,
+    /// Evaluates the creation-activity rules and sends fired alerts to administrators.
+    Alerts,
+    /// Reads queue depths and consumer counts for the metrics.
+    QueueMetrics,
 }
 
 impl Component {
     /// Every component, as `ariza workers` runs them by default.
     pub fn all() -> Vec<Component> {
         let mut all: Vec<Component> = StageName::ALL.iter().map(|s| Component::Stage(*s)).collect();
-        all.push(Component::Archiver);
+        all.extend([Component::Archiver, Component::Alerts, Component::QueueMetrics]);
         all
     }
 }
@@ -42,6 +47,8 @@ impl fmt::Display for Component {
         match self {
             Component::Stage(s) => s.fmt(f),
             Component::Archiver => f.write_str("archiver"),
+            Component::Alerts => f.write_str("alerts"),
+            Component::QueueMetrics => f.write_str("queue-metrics"),
         }
     }
 }
@@ -51,6 +58,8 @@ impl FromStr for Component {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
             "archiver" => Ok(Component::Archiver),
+            "alerts" => Ok(Component::Alerts),
+            "queue-metrics" => Ok(Component::QueueMetrics),
             other => other.parse().map(Component::Stage).map_err(|_| UnknownValue { what: "stage", value: other.to_owned() }),
         }
     }
@@ -75,8 +84,10 @@ impl Pipeline {
 
     pub fn with_pool(settings: Settings, pool: PgPool) -> anyhow::Result<Self> {
         let telegram = Arc::new(TelegramClient::new(&settings.telegram)?);
+        // The components that consume a queue have a breaker; alerts and queue metrics skip a tick.
         let breakers = Component::all()
             .into_iter()
+            .filter(|c| matches!(c, Component::Stage(_) | Component::Archiver))
             .map(|c| (c, Breaker::new(c.to_string(), settings.breaker.failure_threshold)))
             .collect();
         Ok(Self {
@@ -171,6 +182,8 @@ impl Pipeline {
             Component::Archiver => {
                 archiver::run_archiver(&self.pool, &self.settings, &self.topology, &self.breaker(component), conn, shutdown).await
             }
+            Component::Alerts => alerts::run_alerts(&self.pool, &self.settings, &self.topology, conn, shutdown).await,
+            Component::QueueMetrics => queue_metrics::run_queue_metrics(&self.settings, &self.topology, conn, shutdown).await,
         }
     }
 

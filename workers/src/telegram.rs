@@ -4,9 +4,13 @@
 //! Telegram's limits (about 30 messages/s per bot, 1/s per chat) are kept here; across processes
 //! they hold because the notification queue has a single active consumer. A 429 pauses *all*
 //! sending for its `retry_after` and is not counted as an attempt; a 403 (the user blocked the bot)
-//! is permanent; 5xx and network errors are transient.
+//! is permanent; 5xx and network errors are transient. Every answer is counted in
+//! `ariza_notification_sends_total` by outcome, and each 429's pause in
+//! `ariza_telegram_pause_seconds_total`.
 
 use ariza_shared::config::TelegramSettings;
+use ariza_shared::metrics::catalogue as m;
+use metrics::{Counter, Histogram};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -44,6 +48,33 @@ pub struct TelegramClient {
     token: SecretString,
     limits: Option<Limits>,
     paused_until: Mutex<Option<Instant>>,
+    metrics: SendMetrics,
+}
+
+/// The client's metric handles, registered once.
+struct SendMetrics {
+    sent: Counter,
+    rate_limited: Counter,
+    blocked: Counter,
+    rejected: Counter,
+    failed: Counter,
+    pause_seconds: Counter,
+    request_seconds: Histogram,
+}
+
+impl SendMetrics {
+    fn new() -> Self {
+        let outcome = |o: &'static str| metrics::counter!(m::NOTIFICATION_SENDS, "outcome" => o);
+        Self {
+            sent: outcome("sent"),
+            rate_limited: outcome("rate_limited"),
+            blocked: outcome("blocked"),
+            rejected: outcome("rejected"),
+            failed: outcome("failed"),
+            pause_seconds: metrics::counter!(m::TELEGRAM_PAUSE_SECONDS),
+            request_seconds: metrics::histogram!(m::TELEGRAM_REQUEST_SECONDS),
+        }
+    }
 }
 
 impl std::fmt::Debug for TelegramClient {
@@ -86,6 +117,7 @@ impl TelegramClient {
             token: settings.token.clone(),
             limits,
             paused_until: Mutex::new(None),
+            metrics: SendMetrics::new(),
         })
     }
 
@@ -114,7 +146,21 @@ impl TelegramClient {
 
     /// Sends a text message; returns Telegram's message id.
     pub async fn send_message(&self, chat_id: i64, text: &str) -> Result<i64, SendError> {
-        let body = serde_json::json!({ "chat_id": chat_id, "text": text, "link_preview_options": { "is_disabled": true } });
+        self.send_message_with(chat_id, text, None).await
+    }
+
+    /// Sends a text message with buttons (`reply_markup`: an inline keyboard or a reply keyboard,
+    /// as the Bot API takes it); returns Telegram's message id.
+    pub async fn send_message_with(
+        &self,
+        chat_id: i64,
+        text: &str,
+        reply_markup: Option<&serde_json::Value>,
+    ) -> Result<i64, SendError> {
+        let mut body = serde_json::json!({ "chat_id": chat_id, "text": text, "link_preview_options": { "is_disabled": true } });
+        if let Some(markup) = reply_markup {
+            body["reply_markup"] = markup.clone();
+        }
         let mut retry_afters = 0;
         loop {
             self.wait_while_paused().await;
@@ -122,14 +168,27 @@ impl TelegramClient {
                 limits.per_chat.until_key_ready(&chat_id).await;
                 limits.global.until_ready().await;
             }
+            let started = Instant::now();
             let response = self.http.post(self.url("sendMessage")).json(&body).send().await;
             let response = match response {
                 Ok(r) => r,
                 // without_url: the URL holds the token.
-                Err(e) => return Err(SendError::Transient(e.without_url().to_string())),
+                Err(e) => {
+                    self.metrics.request_seconds.record(started.elapsed());
+                    self.metrics.failed.increment(1);
+                    return Err(SendError::Transient(e.without_url().to_string()));
+                }
             };
             let status = response.status().as_u16();
             let parsed: Option<ApiResponse> = response.json().await.ok();
+            self.metrics.request_seconds.record(started.elapsed());
+            match status {
+                200 if parsed.as_ref().is_some_and(|p| p.ok && p.result.is_some()) => self.metrics.sent.increment(1),
+                429 => self.metrics.rate_limited.increment(1),
+                403 => self.metrics.blocked.increment(1),
+                400 | 404 => self.metrics.rejected.increment(1),
+                _ => self.metrics.failed.increment(1),
+            }
             let description = parsed.as_ref().and_then(|p| p.description.clone()).unwrap_or_else(|| format!("HTTP {status}"));
             match status {
                 200 => {
@@ -144,6 +203,7 @@ impl TelegramClient {
                     let secs = parsed.and_then(|p| p.parameters).and_then(|p| p.retry_after).unwrap_or(1);
                     retry_afters += 1;
                     tracing::warn!(retry_after_s = secs, "Telegram answered 429, pausing all sending");
+                    self.metrics.pause_seconds.increment(secs);
                     self.pause_for(Duration::from_secs(secs));
                     if retry_afters >= MAX_RETRY_AFTERS {
                         return Err(SendError::Transient(format!("429 {MAX_RETRY_AFTERS} times: {description}")));

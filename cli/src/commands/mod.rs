@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bot;
+pub mod console;
 pub mod dead_letters;
 pub mod fake_bot_api;
 pub mod migrate;

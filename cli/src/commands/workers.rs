@@ -1,14 +1,16 @@
-//! `ariza workers [--stage S]...`: runs the pipeline until SIGTERM or Ctrl-C, then drains.
+//! `ariza workers [--stage S]...`: runs the pipeline until SIGTERM or Ctrl-C, then drains. Serves
+//! Prometheus metrics on `metrics.workers_listen`.
 
 use ariza_shared::config::Settings;
+use ariza_shared::metrics::{self, Process};
 use ariza_workers::pipeline::{Component, Pipeline};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Run only these components (validation, persistence, workflow, notification, archiver);
-    /// all of them by default. Repeat to run several.
+    /// Run only these components (validation, persistence, workflow, notification, archiver,
+    /// alerts, queue-metrics); all of them by default. Repeat to run several.
     #[arg(long = "stage", value_name = "STAGE")]
     pub stages: Vec<Component>,
     /// Skip the RabbitMQ feature-flag check (for brokers the local rabbitmqctl cannot reach).
@@ -21,8 +23,11 @@ pub async fn run(args: Args, settings: Settings) -> anyhow::Result<ExitCode> {
         ariza_workers::broker::require_feature_flags(&settings.amqp).await?;
     }
     let components = if args.stages.is_empty() { Component::all() } else { args.stages };
-    let pipeline = Pipeline::new(settings)?;
     let shutdown = CancellationToken::new();
+    // Before the pipeline: its metric handles are taken when it is built.
+    metrics::install();
+    metrics::serve_configured(Process::Workers, &settings.metrics, shutdown.clone()).await;
+    let pipeline = Pipeline::new(settings)?;
     let trigger = shutdown.clone();
     tokio::spawn(async move {
         super::shutdown_signal().await;

@@ -6,6 +6,7 @@
 //! it was written with; a stage refuses versions it does not know.
 
 use super::{Address, ApplicationKind, Comment, CreationSource, Locale, PersonName, PhoneNumber, Role, ShortText};
+use crate::workflow::{State, TransitionName};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -57,6 +58,11 @@ uuid_id!(
 uuid_id!(
     /// Follows one request through every stage, in headers and on every log line.
     CorrelationId
+);
+uuid_id!(
+    /// The idempotency key of one workflow action or registration: however often it is
+    /// delivered, it is applied at most once.
+    RequestId
 );
 
 /// Who asks for the application, as the message claims. The pipeline believes only the
@@ -203,19 +209,144 @@ pub struct ValidatedCreation {
 }
 
 
+/// Someone acting on an application, as the message claims. The workflow stage believes only the
+/// Telegram id: it looks the role up in `staff` (or the client up by their chat) itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub telegram_id: i64,
+    pub role: Role,
+}
+
+/// A participant or a client asks to move an application: assign, start, complete, cancel, rate…
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionRequest {
+    pub schema: u32,
+    /// Chosen by the bot when the button is pressed; a second delivery changes nothing.
+    pub request_id: RequestId,
+    pub application_id: ApplicationId,
+    pub correlation_id: CorrelationId,
+    pub transition: TransitionName,
+    pub actor: Actor,
+    /// The state the actor saw when choosing the action. If the application has moved on since
+    /// (someone else acted first, or the button is stale), the request changes nothing and the
+    /// actor is told.
+    pub expected_state: State,
+    /// The technician (`staff.id`) for `assign`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee_staff_id: Option<i64>,
+    /// The reason of a cancellation, the report of a completion, the comment of a rating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// 1 to 5, for `rate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+    pub requested_at: DateTime<Utc>,
+}
+
+/// A client registers in the bot: a new client record, or the link of their Telegram chat to the
+/// record staff made earlier for the same phone (then the notifications that waited for the link
+/// are sent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRegistration {
+    pub schema: u32,
+    pub request_id: RequestId,
+    pub correlation_id: CorrelationId,
+    /// The client's own chat; the bot has checked that the shared contact is the sender's own.
+    pub telegram_chat_id: i64,
+    pub name: String,
+    pub phone: String,
+    pub address: String,
+    pub language: Locale,
+    pub requested_at: DateTime<Utc>,
+}
+
 /// What the workflow stage consumes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum WorkflowCommand {
     /// The first transition of a new application: route it to the role that handles its kind.
     Route { schema: u32, application_id: ApplicationId, correlation_id: CorrelationId },
+    /// Every later transition, asked for by a participant or the client.
+    Transition(TransitionRequest),
+    /// A client registers or links their chat.
+    RegisterClient(ClientRegistration),
 }
 
 impl WorkflowCommand {
     pub fn schema(&self) -> u32 {
         match self {
             WorkflowCommand::Route { schema, .. } => *schema,
+            WorkflowCommand::Transition(t) => t.schema,
+            WorkflowCommand::RegisterClient(r) => r.schema,
         }
+    }
+
+    pub fn correlation_id(&self) -> CorrelationId {
+        match self {
+            WorkflowCommand::Route { correlation_id, .. } => *correlation_id,
+            WorkflowCommand::Transition(t) => t.correlation_id,
+            WorkflowCommand::RegisterClient(r) => r.correlation_id,
+        }
+    }
+
+    /// The application the command is about, if any.
+    pub fn application_id(&self) -> Option<ApplicationId> {
+        match self {
+            WorkflowCommand::Route { application_id, .. } => Some(*application_id),
+            WorkflowCommand::Transition(t) => Some(t.application_id),
+            WorkflowCommand::RegisterClient(_) => None,
+        }
+    }
+}
+
+/// A button under a notification. Its label is a message key rendered in the recipient's
+/// language; its `callback_data` is a [`GlobalAction`], which the bot understands whatever
+/// dialogue the recipient is in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationButton {
+    pub label: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub args: BTreeMap<String, serde_json::Value>,
+    pub callback_data: String,
+}
+
+/// Buttons that go with a notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum NotificationMarkup {
+    /// Inline buttons under the message.
+    Inline { rows: Vec<Vec<NotificationButton>> },
+    /// A reply keyboard (the bot's menu), by message keys of its labels.
+    Keyboard { rows: Vec<Vec<String>> },
+}
+
+/// What a button under a notification does. Unlike the buttons of a dialogue, these are not tied
+/// to a step: they can be pressed days later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GlobalAction {
+    /// Open the application's card (for a participant, with the actions they may take).
+    Open(ApplicationId),
+    /// The client rates a completed application.
+    Rate(ApplicationId, u8),
+}
+
+impl GlobalAction {
+    /// The `callback_data` (at most 41 bytes, within Telegram's 64).
+    pub fn data(self) -> String {
+        match self {
+            GlobalAction::Open(id) => format!("o|{id}"),
+            GlobalAction::Rate(id, score) => format!("r|{id}|{score}"),
+        }
+    }
+
+    pub fn parse(data: &str) -> Option<Self> {
+        let mut parts = data.split('|');
+        let action = match (parts.next()?, parts.next()?.parse::<ApplicationId>().ok()?, parts.next()) {
+            ("o", id, None) => GlobalAction::Open(id),
+            ("r", id, Some(score)) => GlobalAction::Rate(id, score.parse().ok().filter(|s| (1..=5).contains(s))?),
+            _ => return None,
+        };
+        parts.next().is_none().then_some(action)
     }
 }
 
@@ -250,6 +381,8 @@ pub struct NotificationRequest {
     #[serde(default)]
     pub args: BTreeMap<String, serde_json::Value>,
     pub dedupe_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub markup: Option<NotificationMarkup>,
 }
 
 /// What the notification stage consumes: the notifications of one event.
@@ -260,4 +393,44 @@ pub struct NotificationBatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application_id: Option<ApplicationId>,
     pub items: Vec<NotificationRequest>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn global_actions_round_trip_within_64_bytes() {
+        let id = ApplicationId::new();
+        for action in [GlobalAction::Open(id), GlobalAction::Rate(id, 1), GlobalAction::Rate(id, 5)] {
+            let data = action.data();
+            assert!(data.len() <= 64, "{data}");
+            assert_eq!(GlobalAction::parse(&data), Some(action));
+        }
+        for bad in ["o|nope", &format!("r|{id}|6"), &format!("r|{id}|0"), &format!("o|{id}|1"), "12|ok", ""] {
+            assert_eq!(GlobalAction::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn workflow_commands_are_tagged_json() {
+        let t = TransitionRequest {
+            schema: SCHEMA_VERSION,
+            request_id: RequestId::new(),
+            application_id: ApplicationId::new(),
+            correlation_id: CorrelationId::new(),
+            transition: TransitionName::Assign,
+            actor: Actor { telegram_id: 7, role: Role::Manager },
+            expected_state: State::AwaitingManager,
+            assignee_staff_id: Some(3),
+            comment: None,
+            rating: None,
+            requested_at: Utc::now(),
+        };
+        let json = serde_json::to_value(WorkflowCommand::Transition(t.clone())).expect("ser");
+        assert_eq!(json["type"], "transition");
+        assert_eq!(json["transition"], "assign");
+        let back: WorkflowCommand = serde_json::from_value(json).expect("de");
+        assert_eq!(back, WorkflowCommand::Transition(t));
+    }
 }

@@ -9,9 +9,10 @@ mod text;
 pub(crate) use kinds::closed_set;
 pub use kinds::{ApplicationKind, CreationSource, Locale, Role, UnknownValue};
 pub use messages::{
-    ApplicationId, ClientData, ClientRef, ClientUpdate, CorrelationId, CreationRequest, Creator, Form,
-    NotificationBatch, NotificationRequest, Recipient, ValidatedClient, ValidatedClientUpdate, ValidatedCreation,
-    ValidatedForm, WorkflowCommand, SCHEMA_VERSION,
+    Actor, ApplicationId, ClientData, ClientRef, ClientRegistration, ClientUpdate, CorrelationId, CreationRequest,
+    Creator, Form, GlobalAction, NotificationBatch, NotificationButton, NotificationMarkup, NotificationRequest,
+    Recipient, RequestId, SCHEMA_VERSION, TransitionRequest, ValidatedClient, ValidatedClientUpdate,
+    ValidatedCreation, ValidatedForm, WorkflowCommand,
 };
 pub use phone::{PhoneError, PhoneNumber, mask_phone as phone_mask};
 pub use text::{Address, Comment, PersonName, ShortText, TextError};

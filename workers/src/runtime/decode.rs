@@ -23,6 +23,7 @@ pub fn meta_of(delivery: &Delivery) -> Meta {
         application_id: headers.get_str(envelope::APPLICATION_ID),
         attempt: headers.get_u64(envelope::ATTEMPT).and_then(|a| u32::try_from(a).ok()).unwrap_or(1).max(1),
         redelivered: delivery.redelivered,
+        submitted_at_ms: headers.get_u64(envelope::SUBMITTED_AT),
     }
 }
 

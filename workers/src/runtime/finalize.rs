@@ -10,9 +10,20 @@ use lapin::message::Delivery;
 use lapin::types::FieldTable;
 use std::time::Duration;
 
-/// Publishes the next stage's input.
-pub async fn publish_onward(publisher: &Publisher, topology: &Topology, out: &Outgoing, attempt_of_next: u32) -> Result<(), PublishError> {
-    let props = message_properties(&out.correlation_id, out.application_id.as_deref(), attempt_of_next);
+/// Publishes the next stage's input, carrying on when the request was submitted.
+pub async fn publish_onward(
+    publisher: &Publisher,
+    topology: &Topology,
+    out: &Outgoing,
+    attempt_of_next: u32,
+    submitted_at_ms: Option<u64>,
+) -> Result<(), PublishError> {
+    let mut props = message_properties(&out.correlation_id, out.application_id.as_deref(), attempt_of_next);
+    if let Some(ms) = submitted_at_ms {
+        let mut headers = props.headers().clone().unwrap_or_default();
+        headers.set_u64(envelope::SUBMITTED_AT, ms);
+        props = props.with_headers(headers);
+    }
     publisher.publish(&topology.work_exchange(), out.stage.as_str(), &out.body, props).await
 }
 

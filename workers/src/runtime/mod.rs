@@ -15,6 +15,7 @@
 
 mod decode;
 mod finalize;
+mod metrics;
 mod runner;
 
 pub use decode::{DecodeError, decode_json};
@@ -35,6 +36,8 @@ pub struct Meta {
     /// 1 for the first delivery through the stage; each retry tier adds one.
     pub attempt: u32,
     pub redelivered: bool,
+    /// When the creation request behind this message was submitted (Unix ms), if the envelope says.
+    pub submitted_at_ms: Option<u64>,
 }
 
 /// A decoded message.

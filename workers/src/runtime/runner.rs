@@ -2,6 +2,7 @@
 
 use super::decode::{decode_json, meta_of};
 use super::finalize::{dead_letter, publish_onward, retry};
+use super::metrics::StageMetrics;
 use super::{Incoming, Meta, Outcome, Outgoing, Stage, Unavailable};
 use crate::breaker::Breaker;
 use crate::broker::{PublishError, Publisher};
@@ -17,7 +18,7 @@ use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, B
 use lapin::types::{FieldTable, ShortString};
 use lapin::{Connection, Consumer};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -75,7 +76,8 @@ pub async fn run_stage<S: Stage>(
         }
     };
     let mut in_flight: JoinSet<BatchEnd> = JoinSet::new();
-    let result = consume(stage.clone(), ctx.clone(), &channel, &publisher, &mut in_flight, shutdown).await;
+    let metrics = Arc::new(StageMetrics::new(S::NAME, &ctx.topology.retry_tiers_ms));
+    let result = consume(stage.clone(), ctx.clone(), &channel, &publisher, &metrics, &mut in_flight, shutdown).await;
     // However it ended: let the batches in flight finish (a notification already sent is then
     // also recorded, and not sent again after a redelivery), then close the consume channel
     // explicitly, so its unacked deliveries go back to the queue at once (on a
@@ -108,6 +110,7 @@ async fn consume<S: Stage>(
     ctx: Arc<RunContext>,
     channel: &lapin::Channel,
     publisher: &Publisher,
+    metrics: &Arc<StageMetrics>,
     in_flight: &mut JoinSet<BatchEnd>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
@@ -152,7 +155,7 @@ async fn consume<S: Stage>(
             }
             next = batches.recv() => match next {
                 Some(Ok((permit, batch))) => {
-                    in_flight.spawn(process_batch(stage.clone(), ctx.clone(), publisher.clone(), batch, permit));
+                    in_flight.spawn(process_batch(stage.clone(), ctx.clone(), publisher.clone(), metrics.clone(), batch, permit));
                 }
                 Some(Err(e)) => return Err(e),
                 None => return Err(anyhow!("the batch reader stopped")),
@@ -256,9 +259,12 @@ async fn process_batch<S: Stage>(
     stage: Arc<S>,
     ctx: Arc<RunContext>,
     publisher: Publisher,
+    metrics: Arc<StageMetrics>,
     deliveries: Vec<Delivery>,
     _permit: OwnedSemaphorePermit,
 ) -> BatchEnd {
+    let started = Instant::now();
+    metrics.batch(deliveries.len());
     // Decode; what cannot be decoded is settled as dead at once.
     let mut settles: Vec<Option<Settle>> = Vec::with_capacity(deliveries.len());
     let mut metas: Vec<Meta> = Vec::with_capacity(deliveries.len());
@@ -289,6 +295,7 @@ async fn process_batch<S: Stage>(
                         return BatchEnd::Broken(e.into());
                     }
                 }
+                metrics.requeued_unavailable(deliveries.len());
                 return BatchEnd::Unavailable(unavailable);
             }
         };
@@ -315,7 +322,7 @@ async fn process_batch<S: Stage>(
     let settled = deliveries.iter().zip(settles).zip(&metas).map(|((delivery, settle), meta)| {
         let span = tracing::info_span!("message", stage = %S::NAME, correlation_id = %meta.correlation_id,
             application_id = meta.application_id.as_deref().unwrap_or("-"), attempt = meta.attempt);
-        settle_one::<S>(&ctx, &publisher, delivery, meta, settle).instrument(span)
+        settle_one::<S>(&ctx, &publisher, &metrics, started, delivery, meta, settle).instrument(span)
     });
     for result in join_all(settled).await {
         if let Err(e) = result {
@@ -325,44 +332,71 @@ async fn process_batch<S: Stage>(
     BatchEnd::Settled
 }
 
+/// What became of a message once its publish was confirmed, for the metrics.
+enum Settled {
+    Onward,
+    Retried(u64),
+    Dead(DeadReason),
+}
+
 /// Publishes what follows a message, then acks it; a failed publish hands the message back to the
 /// queue instead (its effect is idempotent, so doing it again is safe).
 async fn settle_one<S: Stage>(
     ctx: &RunContext,
     publisher: &Publisher,
+    metrics: &StageMetrics,
+    started: Instant,
     delivery: &Delivery,
     meta: &Meta,
     settle: Option<Settle>,
 ) -> anyhow::Result<()> {
     let topology = &ctx.topology;
-    let published: Result<(), PublishError> = match settle {
+    let published: Result<Settled, PublishError> = match settle {
         // Every message got a settle above; None cannot happen, and retrying is the safe answer.
-        None => retry(publisher, topology, S::NAME, delivery, meta.attempt, "no outcome").await.map(drop),
+        None => retry(publisher, topology, S::NAME, delivery, meta.attempt, "no outcome").await.map(Settled::Retried),
         Some(Settle::Onward(outgoing)) => {
-            let results = join_all(outgoing.iter().map(|out| publish_onward(publisher, topology, out, 1))).await;
-            results.into_iter().collect()
+            let results =
+                join_all(outgoing.iter().map(|out| publish_onward(publisher, topology, out, 1, meta.submitted_at_ms))).await;
+            results.into_iter().collect::<Result<(), _>>().map(|()| Settled::Onward)
         }
         Some(Settle::Retry(error)) if meta.attempt >= ctx.settings.amqp.max_attempts => {
             tracing::error!(error, attempts = meta.attempt, "retries exhausted, dead-lettering");
-            dead_letter(publisher, topology, S::NAME, delivery, DeadReason::RetriesExhausted, meta.attempt, &error).await
+            let reason = DeadReason::RetriesExhausted;
+            dead_letter(publisher, topology, S::NAME, delivery, reason, meta.attempt, &error).await.map(|()| Settled::Dead(reason))
         }
         Some(Settle::Retry(error)) => {
             let tier = retry(publisher, topology, S::NAME, delivery, meta.attempt, &error).await;
             if let Ok(tier) = &tier {
                 tracing::warn!(error, tier_ms = tier, "transient failure, retrying after a delay");
             }
-            tier.map(drop)
+            tier.map(Settled::Retried)
         }
         Some(Settle::Dead(reason, error)) => {
             tracing::error!(error, reason = reason.as_str(), "dead-lettering");
-            dead_letter(publisher, topology, S::NAME, delivery, reason, meta.attempt, &error).await
+            dead_letter(publisher, topology, S::NAME, delivery, reason, meta.attempt, &error).await.map(|()| Settled::Dead(reason))
         }
     };
     match published {
-        Ok(()) => delivery.acker.ack(BasicAckOptions::default()).await.map(drop).context("acking"),
+        Ok(settled) => {
+            delivery.acker.ack(BasicAckOptions::default()).await.context("acking")?;
+            match settled {
+                Settled::Onward => metrics.processed(started, meta.submitted_at_ms),
+                Settled::Retried(tier) => {
+                    metrics.retried(tier);
+                    metrics.settled(started);
+                }
+                Settled::Dead(reason) => {
+                    metrics.dead_lettered(reason);
+                    metrics.settled(started);
+                }
+            }
+            Ok(())
+        }
         Err(e) => {
             tracing::warn!(error = %e, "publish failed, returning the message to its queue");
-            delivery.acker.nack(BasicNackOptions { requeue: true, multiple: false }).await.map(drop).context("nacking")
+            delivery.acker.nack(BasicNackOptions { requeue: true, multiple: false }).await.context("nacking")?;
+            metrics.requeued_publish_failed();
+            Ok(())
         }
     }
 }

@@ -157,6 +157,7 @@ fn rejection_notice(req: &CreationRequest, error: &CreationError, to: Recipient)
             template: "app-created-rejected".into(),
             args,
             dedupe_key: format!("{}:rejected", req.application_id),
+            markup: None,
         }],
     };
     Outgoing {
