@@ -66,6 +66,29 @@ ensure_feature_flags "$ARIZA_TEST_AMQP_URL"
 ensure_rust
 runner=$(ensure_nextest)
 
+# A test removes its own database and queues when it finishes; a run that was killed leaves them
+# behind, and a few hundred quorum queues slow the broker down for everyone. Sweep the queues and
+# databases earlier runs left (test names: t + 12 hex digits; empty exchanges cost nothing and stay),
+# unless another test run is going on right now.
+sweep_test_leftovers() {
+    if pgrep -f 'nextest run|deps/(pipeline|bot|console|deploy)-' >/dev/null 2>&1; then
+        log "another test run is going on: not sweeping leftovers"
+        return 0
+    fi
+    local n=0 name
+    if _have rabbitmqctl; then
+        while read -r name; do
+            rabbitmqctl -q delete_queue "$name" >/dev/null 2>&1 && n=$((n + 1))
+        done < <(rabbitmqctl -q list_queues name 2>/dev/null | grep -E '^t[0-9a-f]{12}\.' || true)
+    fi
+    while read -r name; do
+        [[ -n $name ]] || continue
+        psql "$ARIZA_TEST_DATABASE_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null 2>&1 && n=$((n + 1))
+    done < <(psql "$ARIZA_TEST_DATABASE_URL/postgres" -Atc "SELECT datname FROM pg_database WHERE datname ~ '^t[0-9a-f]{12}$'" 2>/dev/null || true)
+    ((n == 0)) || log "swept $n queues and databases left by earlier test runs"
+}
+sweep_test_leftovers
+
 log "building: cargo build --workspace --all-targets"
 cargo build --workspace --all-targets
 
