@@ -74,6 +74,15 @@ pub struct Session {
 /// neither with the secret.
 pub async fn open_session(state: &AppState, credentials: Credentials) -> Result<Option<Session>, ApiError> {
     use secrecy::ExposeSecret as _;
+    // Failed logins are counted per name (the operator token counts as one name).
+    let key = match &credentials {
+        Credentials::Token { .. } => auth::TOKEN_OPERATOR.to_owned(),
+        Credentials::Password { name, .. } => name.clone(),
+    };
+    if let Some(wait) = state.logins.locked_for(&key) {
+        tracing::warn!(user = key.trim(), "console login refused unchecked: too many failed attempts");
+        return Err(ApiError::TooManyAttempts { retry_after_secs: wait.as_secs().max(1) });
+    }
     let (user_id, operator) = match credentials {
         Credentials::Token { token } => {
             let matches = state
@@ -83,6 +92,7 @@ pub async fn open_session(state: &AppState, credentials: Credentials) -> Result<
                 .is_some_and(|configured| auth::constant_time_eq(token.expose_secret().trim().as_bytes(), configured.as_bytes()));
             if !matches {
                 tracing::warn!("console login with a wrong operator token");
+                state.logins.failed(&key);
                 return Ok(None);
             }
             (None, Operator { name: auth::TOKEN_OPERATOR.to_owned(), role: OperatorRole::Administrator })
@@ -91,10 +101,12 @@ pub async fn open_session(state: &AppState, credentials: Credentials) -> Result<
             Some((id, operator)) => (Some(id), operator),
             None => {
                 tracing::warn!(user = name.trim(), "console login refused");
+                state.logins.failed(&key);
                 return Ok(None);
             }
         },
     };
+    state.logins.succeeded(&key);
     let (token, expires_at) = auth::open_session(&state.pool, user_id, &operator, state.settings.console.session_ttl()).await?;
     actions::record(&state.pool, &operator, "login", json!({}), json!({ "expires_at": expires_at })).await?;
     Ok(Some(Session { token, operator, expires_at }))

@@ -22,6 +22,9 @@ pub enum ApiError {
     /// A dependency (the broker) cannot be reached right now.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// Too many failed logins for this name: wait this many seconds.
+    #[error("too many failed logins: try again in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -41,6 +44,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::ConfirmationRequired { .. } => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -54,6 +58,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::ConfirmationRequired { .. } => "confirmation_required",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::TooManyAttempts { .. } => "too_many_attempts",
             ApiError::Internal(_) => "internal",
         }
     }

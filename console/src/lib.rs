@@ -22,6 +22,7 @@ pub mod data;
 pub mod error;
 pub mod redact;
 pub mod server;
+pub mod throttle;
 pub mod ui;
 pub mod users;
 

@@ -21,6 +21,8 @@ pub struct AppState {
     pub broker: ConsoleBroker,
     /// Queue rates from the workers' metrics, when the management API is not enabled.
     pub rates: Arc<crate::data::worker_rates::RateSampler>,
+    /// Failed logins per name, to slow down guessing.
+    pub logins: Arc<crate::throttle::LoginThrottle>,
 }
 
 impl AppState {
@@ -30,6 +32,7 @@ impl AppState {
             topology: Arc::new(settings.topology()),
             broker: ConsoleBroker::new(settings.clone()),
             rates: Arc::new(crate::data::worker_rates::RateSampler::new(&settings)),
+            logins: Arc::default(),
             settings,
             pool,
         }

@@ -32,6 +32,7 @@ console-login-password = Пароль
 console-login-token = Или токен оператора
 console-login-submit = Войти
 console-login-failed = Неверное имя, пароль или токен.
+console-login-locked = Слишком много неудачных попыток входа с этим именем. Попробуйте снова через 15 минут.
 
 console-error-title = Ошибка
 console-error-unauthenticated = Нужно войти.

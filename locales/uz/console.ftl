@@ -32,6 +32,7 @@ console-login-password = Parol
 console-login-token = Yoki operator tokeni
 console-login-submit = Kirish
 console-login-failed = Ism, parol yoki token noto'g'ri.
+console-login-locked = Bu nom bilan kirishga juda ko'p noto'g'ri urinish bo'ldi. 15 daqiqadan so'ng qayta urinib ko'ring.
 
 console-error-title = Xato
 console-error-unauthenticated = Tizimga kirish kerak.

@@ -264,3 +264,22 @@ async fn without_the_management_api_the_queue_rates_come_from_the_workers_metric
     assert!(page.contains("id=\"rates-source\""), "{page}");
     console.cleanup().await;
 }
+
+#[tokio::test]
+async fn guessing_a_password_is_stopped_after_a_few_failures_and_the_right_one_waits_too() {
+    let console = Console::start(TestEnv::without_workers().await).await;
+    console.user("olga", OperatorRole::Viewer).await;
+    let wrong = json!({ "name": "olga", "password": "not-her-password-at-all" });
+    for _ in 0..ariza_console::throttle::MAX_FAILURES {
+        let (status, _) = console.post(None, "/api/login", &wrong).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, body) = console.post(None, "/api/login", &wrong).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"], "too_many_attempts");
+    // Even the right password is not checked while the name is locked; other names are not affected.
+    let right = json!({ "name": "olga", "password": "olga-password-long-enough" });
+    assert_eq!(console.post(None, "/api/login", &right).await.0, StatusCode::TOO_MANY_REQUESTS);
+    console.user("viktor", OperatorRole::Viewer).await;
+    console.cleanup().await;
+}

@@ -80,6 +80,7 @@ pub fn error_page(locale: Locale, operator: Option<&Operator>, error: &ApiError)
         ApiError::NotFound => "console-error-not-found",
         ApiError::BadRequest(_) | ApiError::ConfirmationRequired { .. } => "console-error-bad-request",
         ApiError::Unavailable(_) => "console-error-unavailable",
+        ApiError::TooManyAttempts { .. } => "console-login-locked",
         ApiError::Internal(_) => "console-error-internal",
     };
     let detail = match error {
@@ -121,9 +122,13 @@ struct LoginQuery {
     failed: Option<String>,
 }
 
-fn login_form(locale: Locale, failed: bool) -> Html<String> {
+fn login_form(locale: Locale, failed: Option<&str>) -> Html<String> {
     let t = |k| html::t(locale, k);
-    let warning = if failed { html::notice(&t("console-login-failed"), "error") } else { String::new() };
+    let warning = match failed {
+        Some("locked") => html::notice(&t("console-login-locked"), "error"),
+        Some(_) => html::notice(&t("console-login-failed"), "error"),
+        None => String::new(),
+    };
     let body = format!(
         "{warning}<form method=\"post\" action=\"/login\" class=\"login\" id=\"login-form\">\
            <label>{name}<input name=\"name\" id=\"login-name\" autocomplete=\"username\"></label>\
@@ -141,7 +146,7 @@ fn login_form(locale: Locale, failed: bool) -> Html<String> {
 }
 
 async fn login_page(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Html<String> {
-    login_form(locale_of(&headers), q.failed.is_some())
+    login_form(locale_of(&headers), q.failed.as_deref())
 }
 
 #[derive(Debug, Deserialize)]
@@ -176,6 +181,7 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, Form(form): Fo
             response
         }
         Ok(None) => Redirect::to("/login?failed=1").into_response(),
+        Err(ApiError::TooManyAttempts { .. }) => Redirect::to("/login?failed=locked").into_response(),
         Err(e) => error_page(locale, None, &e),
     }
 }
@@ -274,8 +280,8 @@ mod tests {
 
     #[test]
     fn the_login_page_is_translated_into_both_languages() {
-        let uz = super::login_form("uz".parse().expect("uz"), true).0;
-        let ru = super::login_form("ru".parse().expect("ru"), true).0;
+        let uz = super::login_form("uz".parse().expect("uz"), Some("1")).0;
+        let ru = super::login_form("ru".parse().expect("ru"), Some("1")).0;
         assert!(uz.contains("Konsolga kirish") && uz.contains("lang=\"uz\""), "{uz}");
         assert!(ru.contains("Вход в консоль") && ru.contains("Неверное имя"), "{ru}");
         assert!(!uz.contains("console-"), "no raw key on the page: {uz}");
