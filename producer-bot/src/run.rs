@@ -10,6 +10,7 @@ use crate::session::{Session, parse_callback};
 use crate::storage::{DialogueStorage, Loaded};
 use crate::texts::t;
 use anyhow::Context as _;
+use backon::{BackoffBuilder as _, ExponentialBuilder};
 use ariza_shared::config::{BotMode, Settings};
 use ariza_shared::domain::{GlobalAction, Locale};
 use secrecy::ExposeSecret as _;
@@ -59,6 +60,9 @@ pub async fn run_bot(
     bound: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
 ) -> anyhow::Result<()> {
     let bot = app.bot()?;
+    if !wait_for_bot_api(&bot, &shutdown).await {
+        return Ok(());
+    }
     let handler = dptree::entry()
         .branch(Update::filter_message().endpoint(on_message))
         .branch(Update::filter_callback_query().endpoint(on_callback));
@@ -119,6 +123,36 @@ pub async fn run_bot(
         }
     }
     Ok(())
+}
+
+/// Waits until the Bot API answers `getMe`; `false` when shut down first. teloxide's dispatcher
+/// gives up (it panics) when it cannot reach the Bot API as it starts, and Telegram (or a local
+/// fake) may be unreachable, or come up after the bot.
+async fn wait_for_bot_api(bot: &Bot, shutdown: &CancellationToken) -> bool {
+    let mut delays = ExponentialBuilder::default()
+        .with_min_delay(std::time::Duration::from_millis(500))
+        .with_max_delay(std::time::Duration::from_secs(30))
+        .with_jitter()
+        .without_max_times()
+        .build();
+    loop {
+        let error = tokio::select! {
+            answer = bot.get_me() => match answer {
+                Ok(me) => {
+                    tracing::info!(username = me.username(), "the Bot API answers");
+                    return true;
+                }
+                Err(e) => e,
+            },
+            () = shutdown.cancelled() => return false,
+        };
+        let delay = delays.next().unwrap_or(std::time::Duration::from_secs(30));
+        tracing::warn!(error = %error, retry_in_ms = delay.as_millis(), "the Bot API is unreachable; trying again");
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = shutdown.cancelled() => return false,
+        }
+    }
 }
 
 /// The language to answer someone in before anything else is known about them.

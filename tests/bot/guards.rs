@@ -247,3 +247,33 @@ async fn many_search_results_are_paged() {
     u.assert_every_press_answered();
     test.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_bot_waits_for_an_unreachable_bot_api_and_answers_once_it_is_there() {
+    use crate::support::{PATIENCE, TOKEN, TestEnv};
+    use std::sync::Arc;
+    let env = TestEnv::start().await;
+    env.staff(931, Role::Manager, Locale::Ru).await;
+    // A port nothing listens on yet: Telegram unreachable as the bot starts.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let mut settings = env.settings.clone();
+    settings.telegram.api_base_url = format!("http://127.0.0.1:{port}");
+    let pool = ariza_workers::db::pool(&settings.database).expect("pool");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(ariza_bot::run_bot(Arc::new(ariza_bot::BotApp::new(settings, pool)), shutdown.clone(), None));
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(!task.is_finished(), "the bot keeps trying instead of giving up");
+    let fake = ariza_fake_bot_api::FakeBotApi::start_on(TOKEN, port).expect("the Bot API comes up");
+    fake.push_update(serde_json::json!({ "message": {
+        "message_id": 1, "date": chrono::Utc::now().timestamp(), "text": "/start",
+        "chat": { "id": 931, "type": "private", "first_name": "M" },
+        "from": { "id": 931, "is_bot": false, "first_name": "M", "language_code": "ru" } } }));
+    let sent = fake.wait_for_messages(1, PATIENCE).await.expect("an answer");
+    assert_eq!(sent[0].chat_id, 931);
+    let keyboard = sent[0].reply_markup.as_ref().map(ToString::to_string).unwrap_or_default();
+    assert!(keyboard.contains(&t(Locale::Ru, "bot-btn-new-connection")), "the manager's menu: {:?}", sent[0]);
+    shutdown.cancel();
+    task.await.expect("bot task").expect("the bot stops cleanly");
+    fake.shutdown();
+    env.cleanup().await;
+}
