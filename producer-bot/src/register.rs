@@ -133,13 +133,19 @@ fn next_missing(s: &Session) -> Step {
     }
 }
 
-/// The registration as it will be published: a found record's data, or what was typed.
-fn registration(person: &Person, s: &Session, request_id: RequestId) -> ClientRegistration {
+/// The name and address registered: a found record's, or what was typed.
+fn name_and_address(s: &Session) -> (String, String) {
     let n = &s.draft.new_client;
-    let (name, address) = match &s.draft.client {
+    match &s.draft.client {
         Some(ChosenClient::Existing { name, address, .. }) => (name.clone(), address.clone()),
         _ => (n.name.clone().unwrap_or_default(), n.address.clone().unwrap_or_default()),
-    };
+    }
+}
+
+/// The registration as it will be published.
+fn registration(person: &Person, s: &Session, request_id: RequestId) -> ClientRegistration {
+    let n = &s.draft.new_client;
+    let (name, address) = name_and_address(s);
     ClientRegistration {
         schema: SCHEMA_VERSION,
         request_id,
@@ -175,10 +181,7 @@ async fn confirm(ctx: &Ctx<'_>, person: &Person, s: &mut Session) -> anyhow::Res
 
 fn summary(l: Locale, s: &Session) -> String {
     let n = &s.draft.new_client;
-    let (name, address) = match &s.draft.client {
-        Some(ChosenClient::Existing { name, address, .. }) => (name.clone(), address.clone()),
-        _ => (n.name.clone().unwrap_or_default(), n.address.clone().unwrap_or_default()),
-    };
+    let (name, address) = name_and_address(s);
     ta(
         l,
         "bot-register-confirm",
@@ -187,7 +190,7 @@ fn summary(l: Locale, s: &Session) -> String {
 }
 
 fn inline(text: String, buttons: Vec<Vec<Button>>) -> Screen {
-    Screen { text, buttons, menu: None, contact: None }
+    Screen::inline(text, buttons)
 }
 
 /// The screen of a registration step.

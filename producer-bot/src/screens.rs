@@ -40,6 +40,30 @@ pub struct Screen {
     pub contact: Option<String>,
 }
 
+impl Screen {
+    /// A message with inline buttons.
+    pub fn inline(text: String, buttons: Vec<Vec<Button>>) -> Self {
+        Screen { text, buttons, menu: None, contact: None }
+    }
+}
+
+/// How many pages of `size` rows `total` rows fill (at least one).
+pub fn page_count(total: i64, size: u16) -> u32 {
+    u32::try_from((total + i64::from(size) - 1) / i64::from(size.max(1))).unwrap_or(1).max(1)
+}
+
+/// The previous/next buttons of page `page` (from 0) of `pages`: `pg<N>` actions; empty for one page.
+pub fn pager(l: Locale, page: u32, pages: u32) -> Vec<Button> {
+    let mut row = Vec::new();
+    if page > 0 {
+        row.push(Button::new(t(l, "bot-btn-prev"), format!("pg{}", page - 1)));
+    }
+    if page + 1 < pages {
+        row.push(Button::new(t(l, "bot-btn-next"), format!("pg{}", page + 1)));
+    }
+    row
+}
+
 /// Who is looking.
 #[derive(Debug, Clone, Copy)]
 pub struct Viewer<'a> {
@@ -178,19 +202,13 @@ pub async fn render(pool: &PgPool, person: &Person, s: &Session, tariffs: &[Stri
         }
         Step::PickClient { by, query, page } => {
             let found = clients::search(pool, *by, query, *page, page_size).await?;
-            let pages = u32::try_from((found.total + i64::from(page_size) - 1) / i64::from(page_size)).unwrap_or(1).max(1);
+            let pages = page_count(found.total, page_size);
             let mut buttons: Vec<Vec<Button>> = found
                 .rows
                 .iter()
                 .map(|c| vec![Button::new(format!("{} · {}", c.full_name, c.phone), format!("c{}", c.id))])
                 .collect();
-            let mut nav = Vec::new();
-            if *page > 0 {
-                nav.push(Button::new(t(l, "bot-btn-prev"), format!("pg{}", page - 1)));
-            }
-            if page + 1 < pages {
-                nav.push(Button::new(t(l, "bot-btn-next"), format!("pg{}", page + 1)));
-            }
+            let nav = pager(l, *page, pages);
             if !nav.is_empty() {
                 buttons.push(nav);
             }

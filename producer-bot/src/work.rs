@@ -10,7 +10,7 @@
 use crate::applications::{self, AppView};
 use crate::flow::{Ctx, Reply, args_of, text_error};
 use crate::people::Person;
-use crate::screens::{Button, Screen};
+use crate::screens::{Button, Screen, page_count, pager};
 use crate::session::{ListKind, PendingAction, Session, Step};
 use crate::texts::{MenuEntry, action, kind, role, state, t, ta};
 use ariza_shared::domain::{
@@ -419,27 +419,12 @@ pub fn card_text(l: Locale, app: &AppView) -> String {
     text
 }
 
-fn nav(l: Locale, page: u32, pages: u32) -> Vec<Button> {
-    let mut row = Vec::new();
-    if page > 0 {
-        row.push(Button::new(t(l, "bot-btn-prev"), format!("pg{}", page - 1)));
-    }
-    if page + 1 < pages {
-        row.push(Button::new(t(l, "bot-btn-next"), format!("pg{}", page + 1)));
-    }
-    row
-}
-
-fn pages(total: i64, size: u16) -> u32 {
-    u32::try_from((total + i64::from(size) - 1) / i64::from(size.max(1))).unwrap_or(1).max(1)
-}
-
 fn back(l: Locale) -> Vec<Button> {
     vec![Button::new(t(l, "bot-btn-back"), "bk")]
 }
 
 fn inline(text: String, buttons: Vec<Vec<Button>>) -> Screen {
-    Screen { text, buttons, menu: None, contact: None }
+    Screen::inline(text, buttons)
 }
 
 /// The screen of a step handled here.
@@ -448,7 +433,7 @@ pub async fn render(pool: &sqlx::PgPool, person: &Person, s: &Session, page_size
     Ok(match &s.step {
         Step::Apps { list, page } => {
             let found = applications::list(pool, person, *list, *page, page_size).await?;
-            let pages = pages(found.total, page_size);
+            let pages = page_count(found.total, page_size);
             let key = match list {
                 ListKind::Waiting => "bot-apps-waiting",
                 ListKind::MyWork => "bot-apps-my-work",
@@ -468,7 +453,7 @@ pub async fn render(pool: &sqlx::PgPool, person: &Person, s: &Session, page_size
                     format!("v{}", app.id),
                 )]);
             }
-            let nav = nav(l, *page, pages);
+            let nav = pager(l, *page, pages);
             if !nav.is_empty() {
                 buttons.push(nav);
             }
@@ -503,7 +488,7 @@ pub async fn render(pool: &sqlx::PgPool, person: &Person, s: &Session, page_size
                     vec![Button::new(label, format!("t{}", tech.id))]
                 })
                 .collect();
-            let nav = nav(l, *page, pages(total, page_size));
+            let nav = pager(l, *page, page_count(total, page_size));
             if !nav.is_empty() {
                 buttons.push(nav);
             }
