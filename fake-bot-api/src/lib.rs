@@ -143,6 +143,12 @@ impl FakeBotApi {
         self.shared.lock().sent.clone()
     }
 
+    /// Takes the successful `sendMessage` calls recorded so far, oldest first: each is returned
+    /// once, and the next call returns only what came after.
+    pub fn take_sent_messages(&self) -> Vec<SentMessage> {
+        std::mem::take(&mut self.shared.lock().sent)
+    }
+
     /// Number of successful `sendMessage` calls, without copying them.
     pub fn sent_count(&self) -> usize {
         self.shared.lock().sent.len()

@@ -17,6 +17,12 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 /// A pool that connects lazily, so a worker starts (and waits, breaker open) while the database
 /// is down instead of refusing to start.
+///
+/// The stages' look-ups of a batch by key (`WHERE id = ANY($1)`, `UPDATE … FROM UNNEST`) are not
+/// kept as prepared statements ([`sqlx::query::Query::persistent`] `false`): PostgreSQL plans them
+/// for each batch. A prepared statement switches to a generic plan after a few runs, and a
+/// generic plan made while a table was small (a fresh database, before its first `ANALYZE`)
+/// scans the whole table for every batch for as long as the connection lives.
 pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(settings.url.expose_secret())
         .context("database.url is not a PostgreSQL URL")?

@@ -1,11 +1,11 @@
 //! Stage 4, notification: takes generic notification requests (recipient, template key, arguments,
 //! buttons, dedupe key), renders each in its recipient's language and sends it through the Bot API.
 //!
-//! Each request becomes a `notifications` row first (unique on its dedupe key), so a redelivered
-//! request never sends a notification whose send was recorded. A client with no linked Telegram
-//! chat gets the row stored as `waiting_link`, not failed; when the same request comes again after
-//! the client linked their chat (the workflow stage republishes them on registration), it is sent
-//! like a pending one. A blocked user (403) is recorded as `blocked`; a message Telegram refuses
+//! Each request becomes a `notifications` row (unique on its dedupe key) in the transaction that
+//! sends it and records the send, so a redelivered request never sends a notification whose send
+//! was recorded. A client with no linked Telegram chat gets the row stored as `waiting_link`, not
+//! failed; when the same request comes again after the client linked their chat (the workflow
+//! stage republishes them on registration), it is sent like a pending one. A blocked user (403) is recorded as `blocked`; a message Telegram refuses
 //! (400) as `failed`; 5xx and network errors retry the message through the delay tiers (what was
 //! sent stays sent) and count against the breaker.
 //!
@@ -26,7 +26,7 @@ use futures::future::join_all;
 use serde_json::json;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 #[derive(Debug, Clone)]
@@ -54,6 +54,26 @@ struct Pending {
     template_key: String,
     args: Json<MessageArgs>,
     markup: Option<Json<NotificationMarkup>>,
+}
+
+/// The columns of [`Pending`] for a notification row `n`. The recipient's chat, language and
+/// active flag are subqueries by primary key rather than joins, so that no plan scans the whole
+/// table of clients for a batch (as one did on a fresh database, before its first `ANALYZE`).
+macro_rules! pending_columns {
+    () => {
+        "n.id, n.dedupe_key, n.status, n.template_key, n.args, n.markup,
+         CASE n.recipient_kind
+              WHEN 'staff' THEN (SELECT s.telegram_id FROM staff s WHERE s.id = n.recipient_id)
+              WHEN 'client' THEN (SELECT c.telegram_chat_id FROM clients c WHERE c.id = n.recipient_id)
+              ELSE n.recipient_id END AS chat_id,
+         CASE n.recipient_kind
+              WHEN 'staff' THEN COALESCE((SELECT s.language FROM staff s WHERE s.id = n.recipient_id), n.language)
+              WHEN 'client' THEN COALESCE((SELECT c.language FROM clients c WHERE c.id = n.recipient_id), n.language)
+              ELSE n.language END AS language,
+         CASE n.recipient_kind
+              WHEN 'staff' THEN COALESCE((SELECT s.active FROM staff s WHERE s.id = n.recipient_id), TRUE)
+              ELSE TRUE END AS active"
+    };
 }
 
 /// The new state of a row after this round.
@@ -122,15 +142,32 @@ impl Requests {
 }
 
 impl Notification {
-    /// Stores every request of the batch (once per dedupe key).
-    async fn register(&self, requests: &Requests) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO notifications (dedupe_key, application_id, correlation_id, recipient_kind, recipient_id,
-                 language, template_key, args, markup)
-             SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::text[], $7::text[],
-                                  $8::jsonb[], $9::jsonb[])
-             ON CONFLICT (dedupe_key) DO NOTHING",
-        )
+    /// Stores the batch's requests (once per dedupe key), then locks and reads the rows that may
+    /// still be sent, in batch order. A request stored before (a redelivery) is read from its row;
+    /// rows another batch holds are left to it.
+    async fn claim(tx: &mut PgConnection, requests: &Requests) -> Result<Vec<Pending>, sqlx::Error> {
+        if !requests.clients.is_empty() {
+            sqlx::query("SELECT id FROM clients WHERE id = ANY($1) ORDER BY id FOR SHARE")
+                .persistent(false)
+                .bind(&requests.clients)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // The rows this insert creates are this transaction's own until it commits: nobody else
+        // can send them, and a concurrent insert of the same key waits for the commit.
+        let mut rows: Vec<Pending> = sqlx::query_as(concat!(
+            "WITH n AS (
+                 INSERT INTO notifications (dedupe_key, application_id, correlation_id, recipient_kind, recipient_id,
+                     language, template_key, args, markup)
+                 SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::text[],
+                                      $7::text[], $8::jsonb[], $9::jsonb[])
+                 ON CONFLICT (dedupe_key) DO NOTHING
+                 RETURNING *
+             )
+             SELECT ",
+            pending_columns!(),
+            " FROM n"
+        ))
         .bind(&requests.keys)
         .bind(&requests.apps)
         .bind(&requests.corrs)
@@ -140,36 +177,25 @@ impl Notification {
         .bind(&requests.templates)
         .bind(&requests.args)
         .bind(&requests.markups)
-        .execute(&self.pool)
-        .await
-        .map(drop)
-    }
-
-    /// Locks and reads the rows of the batch that may still be sent, in batch order. Rows another
-    /// batch holds are left to it.
-    async fn claim(tx: &mut PgConnection, requests: &Requests) -> Result<Vec<Pending>, sqlx::Error> {
-        if !requests.clients.is_empty() {
-            sqlx::query("SELECT id FROM clients WHERE id = ANY($1) ORDER BY id FOR SHARE")
-                .bind(&requests.clients)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let mut rows: Vec<Pending> = sqlx::query_as(
-            "SELECT n.id, n.dedupe_key, n.status, n.template_key, n.args, n.markup,
-                    CASE n.recipient_kind WHEN 'staff' THEN s.telegram_id WHEN 'client' THEN c.telegram_chat_id
-                         ELSE n.recipient_id END AS chat_id,
-                    CASE n.recipient_kind WHEN 'chat' THEN n.language
-                         ELSE COALESCE(s.language, c.language, n.language) END AS language,
-                    COALESCE(s.active, TRUE) AS active
-             FROM notifications n
-             LEFT JOIN staff s ON n.recipient_kind = 'staff' AND s.id = n.recipient_id
-             LEFT JOIN clients c ON n.recipient_kind = 'client' AND c.id = n.recipient_id
-             WHERE n.dedupe_key = ANY($1) AND n.status IN ('pending', 'waiting_link')
-             FOR UPDATE OF n SKIP LOCKED",
-        )
-        .bind(&requests.keys)
         .fetch_all(&mut *tx)
         .await?;
+        if rows.len() < requests.keys.len() {
+            let inserted: HashSet<&str> = rows.iter().map(|r| r.dedupe_key.as_str()).collect();
+            let stored_before: Vec<&str> =
+                requests.keys.iter().map(String::as_str).filter(|k| !inserted.contains(k)).collect();
+            let mut earlier: Vec<Pending> = sqlx::query_as(concat!(
+                "SELECT ",
+                pending_columns!(),
+                " FROM notifications n
+                 WHERE n.dedupe_key = ANY($1) AND n.status IN ('pending', 'waiting_link')
+                 FOR UPDATE OF n SKIP LOCKED"
+            ))
+            .persistent(false)
+            .bind(&stored_before)
+            .fetch_all(&mut *tx)
+            .await?;
+            rows.append(&mut earlier);
+        }
         let position: HashMap<&str, usize> = requests.keys.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
         rows.sort_by_key(|r| position.get(r.dedupe_key.as_str()).copied().unwrap_or(usize::MAX));
         Ok(rows)
@@ -271,6 +297,7 @@ impl Notification {
                   AS u(id, status, chat_id, language, text, tried, error, message_id)
              WHERE n.id = u.id AND n.status IN ('pending', 'waiting_link')",
         )
+        .persistent(false)
         .bind(&ids)
         .bind(&statuses)
         .bind(&chats)
@@ -348,9 +375,6 @@ impl Stage for Notification {
     #[tracing::instrument(skip_all, fields(size = batch.len()))]
     async fn process(&self, batch: &[Incoming<NotificationBatch>]) -> Result<Vec<Outcome>, Unavailable> {
         let requests = Requests::of(batch);
-        if let Err(e) = self.register(&requests).await {
-            return db::fail_all(&e, batch.len());
-        }
         let (rows, updates) = match self.send_batch(&requests).await {
             Ok(done) => done,
             Err(e) => return db::fail_all(&e, batch.len()),

@@ -202,7 +202,9 @@ impl<'a> AppRows<'a> {
     }
 
     /// The applications, their client-selection records and their audit rows, in one statement;
-    /// an application stored before (a redelivery) writes nothing.
+    /// an application stored before (a redelivery) writes nothing. The client snapshot is a
+    /// subquery by primary key rather than a join, so that no plan scans the whole table of
+    /// clients for a batch (as one did on a fresh database, before its first `ANALYZE`).
     async fn insert(self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
         if self.ids.is_empty() {
             return Ok(());
@@ -224,9 +226,10 @@ impl<'a> AppRows<'a> {
                  RETURNING id, client_id, kind, creation_source, correlation_id
              ), selection AS (
                  INSERT INTO client_selection_data (application_id, client_id, selection_method, selected_by_staff_id, client_snapshot)
-                 SELECT app.id, c.id, i.method, i.staff_creator_id,
-                        jsonb_build_object('name', c.full_name, 'phone', c.phone, 'address', c.address)
-                 FROM app JOIN input i ON i.id = app.id JOIN clients c ON c.id = app.client_id
+                 SELECT app.id, app.client_id, i.method, i.staff_creator_id,
+                        (SELECT jsonb_build_object('name', c.full_name, 'phone', c.phone, 'address', c.address)
+                         FROM clients c WHERE c.id = app.client_id)
+                 FROM app JOIN input i ON i.id = app.id
                  ON CONFLICT (application_id) DO NOTHING
              )
              INSERT INTO staff_application_audit (application_id, action, staff_id, staff_role, client_id, kind,

@@ -55,13 +55,16 @@ impl Stage for Validation {
             let staff = staff::by_telegram_ids(&self.pool, &telegram_ids).await?;
             let clients: Vec<(i64, Option<i64>)> =
                 sqlx::query_as("SELECT id, telegram_chat_id FROM clients WHERE id = ANY($1)")
+                    .persistent(false)
                     .bind(&client_ids)
                     .fetch_all(&self.pool)
                     .await?;
             let owners: Vec<(String, i64)> = if new_phones.is_empty() {
                 Vec::new()
             } else {
-                sqlx::query_as("SELECT phone, id FROM clients WHERE phone = ANY($1)").bind(&new_phones).fetch_all(&self.pool).await?
+                sqlx::query_as("SELECT phone, id FROM clients WHERE phone = ANY($1)")
+                    .persistent(false)
+                    .bind(&new_phones).fetch_all(&self.pool).await?
             };
             Ok::<_, sqlx::Error>((staff, clients, owners))
         };

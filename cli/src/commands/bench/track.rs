@@ -1,27 +1,35 @@
 //! Which requests are done. The publisher records when each request was sent (or due); the watch
-//! asks the database every `--poll-ms` which of the oldest pending ones are done, and prints
-//! progress on stderr once a second, with the ready messages in each stage queue.
+//! asks the database every `--poll-ms` which requests are done, and prints progress on stderr once
+//! a second, with the ready messages in each stage queue.
 //!
-//! A request is done when its application is routed and all its notification rows are final.
+//! It asks about the applications the fake Bot API has just seen an "open" button for (the
+//! participants' notification, sent in the same batch as the application's other notifications,
+//! whose rows that batch then records), and every `SWEEP` about the oldest pending ones, for any
+//! application whose notifications carry no button. Asking about every pending application at
+//! every poll would cost the database more than some of the stages it measures.
+//!
+//! A request is done when all its application's notification rows are final.
 //! Its completion time is the rows' `updated_at` (PostgreSQL's `now()` in the statement that
 //! recorded the sends), so how often the watch polls changes when the benchmark *notices*, not
 //! the latency it reports; the time it noticed is kept too, for comparison.
 
 use super::setup::{Monitor, queue_state};
-use ariza_fake_bot_api::FakeBotApi;
-use ariza_shared::domain::ApplicationId;
+use ariza_fake_bot_api::{FakeBotApi, SentMessage};
+use ariza_shared::domain::{ApplicationId, GlobalAction};
 use ariza_shared::topology::{Stage, Topology};
 use chrono::{DateTime, Utc};
 use lapin::Channel;
 use sqlx::PgPool;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use uuid::Uuid;
 
-/// The oldest pending requests asked about in one poll; newer ones wait for their turn, which
+/// The oldest pending requests asked about in one sweep; newer ones wait for their turn, which
 /// does not change their measured latency (see the module doc).
-const WINDOW: usize = 512;
+const WINDOW: usize = 64;
+/// How often the watch also asks about the oldest pending requests.
+const SWEEP: Duration = Duration::from_secs(1);
 /// Error messages kept for the report (all are counted).
 const ERRORS_KEPT: usize = 20;
 
@@ -128,6 +136,12 @@ impl Tracker {
         inner.pending.iter().take(WINDOW).filter_map(|i| self.ids.get(*i).copied()).collect()
     }
 
+    /// Those of `ids` still pending.
+    fn still_pending(&self, ids: impl IntoIterator<Item = Uuid>) -> Vec<Uuid> {
+        let inner = self.lock();
+        ids.into_iter().filter(|id| inner.index.get(id).is_some_and(|i| inner.pending.contains(i))).collect()
+    }
+
     /// Marks requests done: `(application id, completion time, every notification sent or
     /// waiting for a link)`.
     fn complete(&self, rows: &[(Uuid, DateTime<Utc>, bool)], observed: DateTime<Utc>) {
@@ -212,12 +226,26 @@ impl Watch<'_> {
         let mut last_done = 0;
         let mut channel: Option<Channel> = None;
         let mut poll_failures = 0_usize;
+        let mut candidates: HashSet<Uuid> = HashSet::new();
+        let mut next_sweep = start;
         loop {
-            let window = self.tracker.window();
-            if !window.is_empty() {
-                match done_among(self.pool, &window).await {
-                    Ok(rows) => self.tracker.complete(&rows, Utc::now()),
+            candidates.extend(self.bot.take_sent_messages().iter().filter_map(opened_application));
+            let mut ask = self.tracker.still_pending(candidates.drain());
+            if tokio::time::Instant::now() >= next_sweep {
+                next_sweep += SWEEP;
+                ask.extend(self.tracker.window());
+                ask.sort_unstable();
+                ask.dedup();
+            }
+            if !ask.is_empty() {
+                match done_among(self.pool, &ask).await {
+                    Ok(rows) => {
+                        self.tracker.complete(&rows, Utc::now());
+                        // Asked about again at the next poll until the database shows them done.
+                        candidates.extend(self.tracker.still_pending(ask));
+                    }
                     Err(e) => {
+                        candidates.extend(ask);
                         poll_failures += 1;
                         if poll_failures == 1 || poll_failures.is_multiple_of(100) {
                             eprintln!("[bench] polling the database failed ({poll_failures} so far): {e}");
@@ -243,6 +271,7 @@ impl Watch<'_> {
                 next_report += Duration::from_secs(1);
                 // The fake keeps every call it answers; forget them so the benchmark's memory
                 // stays the workers' (the final count comes from the message ids, see report).
+                candidates.extend(self.bot.take_sent_messages().iter().filter_map(opened_application));
                 self.bot.clear();
             }
             if finished {
@@ -277,14 +306,32 @@ impl Watch<'_> {
     }
 }
 
-/// Which of `ids` are done: routed, with every notification row final.
+/// The application whose "open" button a sent message carries.
+fn opened_application(message: &SentMessage) -> Option<Uuid> {
+    let rows = message.reply_markup.as_ref()?.get("inline_keyboard")?.as_array()?;
+    rows.iter().flat_map(|row| row.as_array().into_iter().flatten()).find_map(|button| {
+        match GlobalAction::parse(button.get("callback_data")?.as_str()?)? {
+            GlobalAction::Open(app) => Some(app.0),
+            GlobalAction::Rate(..) => None,
+        }
+    })
+}
+
+/// Which of `ids` are done: with every notification row final. (An application has notification
+/// rows only once it is routed: the workflow stage publishes them after committing the route, and
+/// the notification stage stores an application's rows together, in the transaction that records
+/// their sends.) Asked per id, so that each is an index look-up, also on a fresh database without
+/// statistics (where the planner scans the whole table for an `= ANY` of a few dozen ids).
 async fn done_among(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<(Uuid, DateTime<Utc>, bool)>, sqlx::Error> {
     let rows: Vec<(Uuid, Option<DateTime<Utc>>, Option<bool>)> = sqlx::query_as(
-        "SELECT n.application_id, max(n.updated_at), bool_and(n.status IN ('sent', 'waiting_link'))
-         FROM notifications n JOIN service_requests r ON r.id = n.application_id
-         WHERE n.application_id = ANY($1) AND r.state <> 'new'
-         GROUP BY n.application_id
-         HAVING bool_and(n.status <> 'pending')",
+        "SELECT a.id, d.at, d.ok
+         FROM UNNEST($1::uuid[]) AS a(id)
+         CROSS JOIN LATERAL (
+             SELECT max(n.updated_at) AS at, bool_and(n.status IN ('sent', 'waiting_link')) AS ok,
+                    bool_and(n.status <> 'pending') AS final
+             FROM notifications n WHERE n.application_id = a.id
+         ) d
+         WHERE d.final",
     )
     .bind(ids)
     .fetch_all(pool)

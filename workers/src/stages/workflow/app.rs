@@ -7,6 +7,7 @@ use ariza_shared::i18n::nested;
 use ariza_shared::workflow::State;
 use serde_json::json;
 use sqlx::PgConnection;
+use std::collections::HashMap;
 
 /// A staff member as a notification names them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,10 +38,13 @@ pub(super) struct App {
     pub assignee: Option<StaffRef>,
     /// The Telegram id of whoever created it (staff member or client).
     pub creator_telegram_id: i64,
+    /// Whether the client has linked their Telegram chat.
+    pub client_linked: bool,
 }
 
 #[derive(sqlx::FromRow)]
 struct Row {
+    id: uuid::Uuid,
     number: i64,
     kind: String,
     state: String,
@@ -53,6 +57,7 @@ struct Row {
     assigned_staff_id: Option<i64>,
     assignee_name: Option<String>,
     creator_telegram_id: i64,
+    client_linked: bool,
 }
 
 /// Why a stored application cannot be worked on: a row no release of ariza writes.
@@ -65,24 +70,39 @@ pub(super) struct Corrupt {
 
 /// Reads and locks the application; `Ok(None)` when it does not exist.
 pub(super) async fn lock(tx: &mut PgConnection, id: ApplicationId) -> Result<Option<Result<App, Corrupt>>, sqlx::Error> {
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT r.number, r.kind, r.state, r.client_id, c.full_name AS client_name, r.address,
-                r.staff_creator_id, r.staff_creator_role, cs.full_name AS creator_name,
-                r.assigned_staff_id, a.full_name AS assignee_name, r.creator_telegram_id
-         FROM service_requests r
-         JOIN clients c ON c.id = r.client_id
-         LEFT JOIN staff cs ON cs.id = r.staff_creator_id
-         LEFT JOIN staff a ON a.id = r.assigned_staff_id
-         WHERE r.id = $1
-         FOR UPDATE OF r",
-    )
-    .bind(id.0)
-    .fetch_optional(&mut *tx)
-    .await?;
-    Ok(row.map(|row| parse(id, row)))
+    Ok(lock_many(tx, &[id.0]).await?.remove(&id))
 }
 
-fn parse(id: ApplicationId, row: Row) -> Result<App, Corrupt> {
+/// Reads and locks several applications at once, in the order of their ids (so two batches
+/// locking overlapping sets wait for each other rather than deadlock). Those that do not exist
+/// are missing from the map. The client and staff are looked up per application by primary key
+/// (`OFFSET 0` keeps the planner from turning the look-up into a join that scans every client,
+/// as it did on a fresh database before its first `ANALYZE`).
+pub(super) async fn lock_many(
+    tx: &mut PgConnection,
+    ids: &[uuid::Uuid],
+) -> Result<HashMap<ApplicationId, Result<App, Corrupt>>, sqlx::Error> {
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT r.id, r.number, r.kind, r.state, r.client_id, c.full_name AS client_name, r.address,
+                r.staff_creator_id, r.staff_creator_role,
+                (SELECT s.full_name FROM staff s WHERE s.id = r.staff_creator_id) AS creator_name,
+                r.assigned_staff_id, (SELECT s.full_name FROM staff s WHERE s.id = r.assigned_staff_id) AS assignee_name,
+                r.creator_telegram_id, c.telegram_chat_id IS NOT NULL AS client_linked
+         FROM service_requests r
+         CROSS JOIN LATERAL (SELECT c.full_name, c.telegram_chat_id FROM clients c WHERE c.id = r.client_id OFFSET 0) c
+         WHERE r.id = ANY($1)
+         ORDER BY r.id
+         FOR UPDATE OF r",
+    )
+    .persistent(false)
+    .bind(ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows.into_iter().map(|row| (ApplicationId(row.id), parse(row))).collect())
+}
+
+fn parse(row: Row) -> Result<App, Corrupt> {
+    let id = ApplicationId(row.id);
     let corrupt = |value: &str| Corrupt { id, value: value.to_owned() };
     let kind = row.kind.parse().map_err(|_| corrupt(&row.kind))?;
     let state = row.state.parse().map_err(|_| corrupt(&row.state))?;
@@ -105,6 +125,7 @@ fn parse(id: ApplicationId, row: Row) -> Result<App, Corrupt> {
         creator,
         assignee: row.assigned_staff_id.map(|sid| StaffRef { id: sid, name: row.assignee_name.unwrap_or_default() }),
         creator_telegram_id: row.creator_telegram_id,
+        client_linked: row.client_linked,
     })
 }
 

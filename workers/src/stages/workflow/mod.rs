@@ -19,7 +19,7 @@ mod transition;
 
 use crate::db;
 use crate::runtime::{Incoming, Outcome, Outgoing, Stage, Unavailable};
-use ariza_shared::domain::{NotificationBatch, NotificationRequest, SCHEMA_VERSION, WorkflowCommand};
+use ariza_shared::domain::{ApplicationId, CorrelationId, NotificationBatch, NotificationRequest, SCHEMA_VERSION, WorkflowCommand};
 use ariza_shared::topology::Stage as StageName;
 use notify::ParticipantCache;
 use sqlx::PgPool;
@@ -58,15 +58,25 @@ impl Stage for Workflow {
             let mut tx = self.pool.begin().await?;
             let mut participants = ParticipantCache::default();
             let mut applied = Vec::with_capacity(batch.len());
-            for message in batch {
-                let done = match &message.input {
-                    WorkflowCommand::Route { application_id, correlation_id, .. } => {
-                        route::apply(&mut tx, &mut participants, *application_id, *correlation_id).await?
+            let mut rest = batch;
+            while let Some(first) = rest.first() {
+                let taken = match &first.input {
+                    WorkflowCommand::Route { .. } => {
+                        // A run of routes goes in a few statements for the whole run.
+                        let routes: Vec<_> = rest.iter().map_while(|m| route_of(&m.input)).collect();
+                        applied.extend(route::apply_many(&mut tx, &mut participants, &routes).await?);
+                        routes.len()
                     }
-                    WorkflowCommand::Transition(req) => transition::apply(&mut tx, &mut participants, req).await?,
-                    WorkflowCommand::RegisterClient(r) => registration::apply(&mut tx, r).await?,
+                    WorkflowCommand::Transition(req) => {
+                        applied.push(transition::apply(&mut tx, &mut participants, req).await?);
+                        1
+                    }
+                    WorkflowCommand::RegisterClient(r) => {
+                        applied.push(registration::apply(&mut tx, r).await?);
+                        1
+                    }
                 };
-                applied.push(done);
+                rest = &rest[taken..];
             }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(applied)
@@ -87,6 +97,14 @@ impl Stage for Workflow {
 
     async fn probe(&self) -> Result<(), Unavailable> {
         db::probe(&self.pool).await
+    }
+}
+
+/// The application and correlation ids of a route.
+fn route_of(command: &WorkflowCommand) -> Option<(ApplicationId, CorrelationId)> {
+    match command {
+        WorkflowCommand::Route { application_id, correlation_id, .. } => Some((*application_id, *correlation_id)),
+        _ => None,
     }
 }
 

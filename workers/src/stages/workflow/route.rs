@@ -11,59 +11,81 @@ use ariza_shared::workflow::{self, Party, State, Transition, TransitionName};
 use serde_json::json;
 use sqlx::PgConnection;
 use sqlx::types::Json;
+use std::collections::HashMap;
 
-pub(super) async fn apply(
+/// Routes a run of new applications with a few statements for the whole run: one lock of all
+/// their rows, one look-up of what was routed before, one insert of the transitions and one update
+/// of the applications. Returns one result per route, in order; a route delivered twice (also
+/// twice in one run) publishes the same notifications and is recorded once.
+pub(super) async fn apply_many(
     tx: &mut PgConnection,
     cache: &mut ParticipantCache,
-    application_id: ApplicationId,
-    correlation_id: CorrelationId,
-) -> Result<Applied, sqlx::Error> {
-    let app = match app::lock(tx, application_id).await? {
-        Some(Ok(app)) => app,
-        Some(Err(corrupt)) => return Ok(Applied::Outcome(Outcome::Permanent(corrupt.to_string()))),
-        // Persistence publishes only after its commit, so this is a message from elsewhere.
-        None => {
-            return Ok(Applied::Outcome(Outcome::Permanent(format!("application {application_id} does not exist"))));
+    routes: &[(ApplicationId, CorrelationId)],
+) -> Result<Vec<Applied>, sqlx::Error> {
+    let ids: Vec<uuid::Uuid> = routes.iter().map(|(id, _)| id.0).collect();
+    let mut apps = app::lock_many(tx, &ids).await?;
+    // After the lock: a second delivery waits for the first to commit, then finds it here.
+    let before: Vec<(uuid::Uuid, String, Option<Json<Vec<NotificationRequest>>>)> = sqlx::query_as(
+        "SELECT request_id, from_state, notifications FROM workflow_transitions WHERE request_id = ANY($1)",
+    )
+    .persistent(false)
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut before: HashMap<uuid::Uuid, (String, Option<Vec<NotificationRequest>>)> =
+        before.into_iter().map(|(id, from, items)| (id, (from, items.map(|j| j.0)))).collect();
+    let mut records = Records::default();
+    let mut applied = Vec::with_capacity(routes.len());
+    for &(application_id, correlation_id) in routes {
+        let request_id = application_id.0;
+        if let Some((_, Some(items))) = before.get(&request_id) {
+            applied.push(Applied::Publish(items.clone()));
+            continue;
         }
-    };
-    let request_id = application_id.0;
-    let before: Option<(String, Option<Json<Vec<NotificationRequest>>>)> =
-        sqlx::query_as("SELECT from_state, notifications FROM workflow_transitions WHERE request_id = $1")
-            .bind(request_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if let Some((_, Some(Json(items)))) = before {
-        return Ok(Applied::Publish(items));
-    }
-    // Routed by a release that did not keep what it published: the same event is built again.
-    let from = match &before {
-        Some((from, None)) => from.parse().unwrap_or(State::New),
-        _ => app.state,
-    };
-    let transition = match workflow::find(TransitionName::Route, app.kind, from) {
-        Ok(t) => t,
-        Err(e) => return Ok(Applied::Outcome(Outcome::Permanent(e.to_string()))),
-    };
-    let actor = creator_of(&app);
-    let routed = App { state: transition.to, ..app.clone() };
-    let event = Event { app: &routed, transition, request_id, actor: &actor, previous_assignee: None, comment: None, rating: None };
-    let mut items = notify::notifications(tx, cache, &event).await?;
-    if before.is_none() {
-        // A client who linked their chat with this very application (their own request, with
-        // the phone staff had registered) also gets what waited for the link, oldest first.
-        let linked: Option<bool> = sqlx::query_scalar("SELECT telegram_chat_id IS NOT NULL FROM clients WHERE id = $1")
-            .bind(app.client_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if linked == Some(true) {
-            let mut waiting = super::registration::waiting_for_link(tx, app.client_id).await?;
-            waiting.retain(|w| !items.iter().any(|i| i.dedupe_key == w.dedupe_key));
-            waiting.append(&mut items);
-            items = waiting;
+        let app = match apps.remove(&application_id) {
+            Some(Ok(app)) => app,
+            Some(Err(corrupt)) => {
+                applied.push(Applied::Outcome(Outcome::Permanent(corrupt.to_string())));
+                continue;
+            }
+            // Persistence publishes only after its commit, so this is a message from elsewhere
+            // (or the same one twice in this run, the first of which was corrupt).
+            None => {
+                let error = format!("application {application_id} does not exist or cannot be routed");
+                applied.push(Applied::Outcome(Outcome::Permanent(error)));
+                continue;
+            }
+        };
+        // Routed by a release that did not keep what it published: the same event is built again.
+        let earlier = before.get(&request_id).map(|(from, _)| from.parse().unwrap_or(State::New));
+        let transition = match workflow::find(TransitionName::Route, app.kind, earlier.unwrap_or(app.state)) {
+            Ok(t) => t,
+            Err(e) => {
+                applied.push(Applied::Outcome(Outcome::Permanent(e.to_string())));
+                continue;
+            }
+        };
+        let actor = creator_of(&app);
+        let routed = App { state: transition.to, ..app.clone() };
+        let event = Event { app: &routed, transition, request_id, actor: &actor, previous_assignee: None, comment: None, rating: None };
+        let mut items = notify::notifications(tx, cache, &event).await?;
+        if earlier.is_none() {
+            // A client who linked their chat with this very application (their own request, with
+            // the phone staff had registered) also gets what waited for the link, oldest first.
+            if app.client_linked {
+                let mut waiting = super::registration::waiting_for_link(tx, app.client_id).await?;
+                waiting.retain(|w| !items.iter().any(|i| i.dedupe_key == w.dedupe_key));
+                waiting.append(&mut items);
+                items = waiting;
+            }
+            records.push(&app, transition, correlation_id, &actor, &items);
         }
-        record(tx, &app, transition, correlation_id, &actor, &items).await?;
+        // The same route again later in this run publishes what this one did.
+        before.insert(request_id, (app.state.as_str().to_owned(), Some(items.clone())));
+        applied.push(Applied::Publish(items));
     }
-    Ok(Applied::Publish(items))
+    records.write(tx).await?;
+    Ok(applied)
 }
 
 /// Whoever created the application: the staff member, or the client themselves.
@@ -74,55 +96,83 @@ fn creator_of(app: &App) -> ActorRef {
     }
 }
 
-async fn record(
-    tx: &mut PgConnection,
-    app: &App,
-    transition: &Transition,
-    correlation_id: CorrelationId,
-    actor: &ActorRef,
-    items: &[NotificationRequest],
-) -> Result<(), sqlx::Error> {
-    let creator = app.creator.as_ref();
-    let data = json!({
-        "correlation_id": correlation_id,
-        "created_by_staff": creator.is_some(),
-        "staff_creator_id": creator.map(|c| c.id),
-        "staff_creator_role": creator.map(|c| c.role.as_str()),
-        "creator_telegram_id": app.creator_telegram_id,
-    });
-    let (actor_staff_id, actor_client_id) = match actor {
-        ActorRef::Staff { id, .. } => (Some(*id), None),
-        ActorRef::Client { id, .. } => (None, Some(*id)),
-    };
-    sqlx::query(
-        "INSERT INTO workflow_transitions (application_id, request_id, transition, from_state, to_state,
-             actor_staff_id, actor_client_id, actor_role, data, notifications)
-         VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(app.id.0)
-    .bind(transition.name.as_str())
-    .bind(app.state.as_str())
-    .bind(transition.to.as_str())
-    .bind(actor_staff_id)
-    .bind(actor_client_id)
-    .bind(actor.role().as_str())
-    .bind(&data)
-    .bind(Json(items))
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE service_requests
-         SET state = $2, assigned_role = $3, updated_at = now(),
-             workflow_data = workflow_data || jsonb_build_object('routed', $4::jsonb)
-         WHERE id = $1",
-    )
-    .bind(app.id.0)
-    .bind(transition.to.as_str())
-    .bind(participant_role(transition).map(Role::as_str))
-    .bind(&data)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+/// The routes of a run as columns, for one insert of their transitions and one update of their
+/// applications.
+#[derive(Default)]
+struct Records {
+    ids: Vec<uuid::Uuid>,
+    from: Vec<&'static str>,
+    to: Vec<&'static str>,
+    roles: Vec<Option<&'static str>>,
+    actor_staff: Vec<Option<i64>>,
+    actor_client: Vec<Option<i64>>,
+    actor_roles: Vec<&'static str>,
+    data: Vec<serde_json::Value>,
+    notifications: Vec<serde_json::Value>,
+}
+
+impl Records {
+    fn push(&mut self, app: &App, transition: &Transition, correlation_id: CorrelationId, actor: &ActorRef, items: &[NotificationRequest]) {
+        let creator = app.creator.as_ref();
+        let (actor_staff_id, actor_client_id) = match actor {
+            ActorRef::Staff { id, .. } => (Some(*id), None),
+            ActorRef::Client { id, .. } => (None, Some(*id)),
+        };
+        self.ids.push(app.id.0);
+        self.from.push(app.state.as_str());
+        self.to.push(transition.to.as_str());
+        self.roles.push(participant_role(transition).map(Role::as_str));
+        self.actor_staff.push(actor_staff_id);
+        self.actor_client.push(actor_client_id);
+        self.actor_roles.push(actor.role().as_str());
+        self.data.push(json!({
+            "correlation_id": correlation_id,
+            "created_by_staff": creator.is_some(),
+            "staff_creator_id": creator.map(|c| c.id),
+            "staff_creator_role": creator.map(|c| c.role.as_str()),
+            "creator_telegram_id": app.creator_telegram_id,
+        }));
+        self.notifications.push(serde_json::to_value(items).unwrap_or_default());
+    }
+
+    async fn write(self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if self.ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO workflow_transitions (application_id, request_id, transition, from_state, to_state,
+                 actor_staff_id, actor_client_id, actor_role, data, notifications)
+             SELECT id, id, $2, from_state, to_state, actor_staff_id, actor_client_id, actor_role, data, notifications
+             FROM UNNEST($1::uuid[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::jsonb[], $9::jsonb[])
+                 AS i(id, from_state, to_state, actor_staff_id, actor_client_id, actor_role, data, notifications)",
+        )
+        .bind(&self.ids)
+        .bind(TransitionName::Route.as_str())
+        .bind(&self.from)
+        .bind(&self.to)
+        .bind(&self.actor_staff)
+        .bind(&self.actor_client)
+        .bind(&self.actor_roles)
+        .bind(&self.data)
+        .bind(&self.notifications)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE service_requests r
+             SET state = u.to_state, assigned_role = u.role, updated_at = now(),
+                 workflow_data = r.workflow_data || jsonb_build_object('routed', u.data)
+             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) AS u(id, to_state, role, data)
+             WHERE r.id = u.id",
+        )
+        .persistent(false)
+        .bind(&self.ids)
+        .bind(&self.to)
+        .bind(&self.roles)
+        .bind(&self.data)
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
 }
 
 fn participant_role(t: &Transition) -> Option<Role> {

@@ -379,6 +379,7 @@ mod tests {
             creator: Some(CreatorRef { id: 1, role: Role::Manager, name: "Olim".into() }),
             assignee: assignee.map(|id| StaffRef { id, name: "Jasur".into() }),
             creator_telegram_id: 1001,
+            client_linked: false,
         }
     }
 
