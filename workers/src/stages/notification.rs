@@ -276,6 +276,8 @@ impl Notification {
         Some(update)
     }
 
+    /// Records how the sends went. The times are when this statement runs (`clock_timestamp()`),
+    /// after the sends: `now()` would be the start of the transaction, before them.
     async fn record(tx: &mut PgConnection, updates: &[Update]) -> Result<(), sqlx::Error> {
         if updates.is_empty() {
             return Ok(());
@@ -292,7 +294,7 @@ impl Notification {
             "UPDATE notifications n
              SET status = u.status, chat_id = u.chat_id, language = u.language, text = COALESCE(u.text, n.text),
                  attempts = n.attempts + u.tried, last_error = u.error, telegram_message_id = u.message_id,
-                 sent_at = CASE WHEN u.status = 'sent' THEN now() END, updated_at = now()
+                 sent_at = CASE WHEN u.status = 'sent' THEN clock_timestamp() END, updated_at = clock_timestamp()
              FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::int[], $7::text[], $8::bigint[])
                   AS u(id, status, chat_id, language, text, tried, error, message_id)
              WHERE n.id = u.id AND n.status IN ('pending', 'waiting_link')",

@@ -8,10 +8,10 @@
 //! application whose notifications carry no button. Asking about every pending application at
 //! every poll would cost the database more than some of the stages it measures.
 //!
-//! A request is done when all its application's notification rows are final.
-//! Its completion time is the rows' `updated_at` (PostgreSQL's `now()` in the statement that
-//! recorded the sends), so how often the watch polls changes when the benchmark *notices*, not
-//! the latency it reports; the time it noticed is kept too, for comparison.
+//! A request is done when all its application's notification rows are final. Its completion time
+//! is the rows' `updated_at` (PostgreSQL's `clock_timestamp()` in the statement that recorded the
+//! sends, after them), so how often the watch polls changes when the benchmark *notices*, not the
+//! latency it reports; the time it noticed is kept too, for comparison.
 
 use super::setup::{Monitor, queue_state};
 use ariza_fake_bot_api::{FakeBotApi, SentMessage};
