@@ -13,6 +13,10 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 use std::collections::HashMap;
 
+/// A route recorded before: its request id, the state it left, and what it published (absent when
+/// a release that did not keep it recorded the route).
+type RoutedBefore = (uuid::Uuid, String, Option<Json<Vec<NotificationRequest>>>);
+
 /// Routes a run of new applications with a few statements for the whole run: one lock of all
 /// their rows, one look-up of what was routed before, one insert of the transitions and one update
 /// of the applications. Returns one result per route, in order; a route delivered twice (also
@@ -25,7 +29,7 @@ pub(super) async fn apply_many(
     let ids: Vec<uuid::Uuid> = routes.iter().map(|(id, _)| id.0).collect();
     let mut apps = app::lock_many(tx, &ids).await?;
     // After the lock: a second delivery waits for the first to commit, then finds it here.
-    let before: Vec<(uuid::Uuid, String, Option<Json<Vec<NotificationRequest>>>)> = sqlx::query_as(
+    let before: Vec<RoutedBefore> = sqlx::query_as(
         "SELECT request_id, from_state, notifications FROM workflow_transitions WHERE request_id = ANY($1)",
     )
     .persistent(false)
