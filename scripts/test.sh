@@ -12,9 +12,11 @@ usage: scripts/test.sh [-h] [-- EXTRA-ARGS...]
 Run the whole test suite:
   1. make sure PostgreSQL and RabbitMQ are installed and running (installs
      them from the distribution's packages on Debian/Ubuntu when run as root),
-     RabbitMQ feature flags quorum_queue + stream_queue are enabled, cargo is
-     available and cargo-nextest is installed (cargo install cargo-nextest
-     --locked; falls back to plain cargo test if that fails);
+     RabbitMQ feature flags quorum_queue + stream_queue are enabled, Chromium
+     and chromedriver are installed for the console's browser test (Debian's
+     packages, when run as root), cargo is available and cargo-nextest is
+     installed (cargo install cargo-nextest --locked; falls back to plain
+     cargo test if that fails);
   2. cargo build --workspace --all-targets;
   3. phase 1, in parallel: every test whose name does not contain "serial_";
   4. phase 2, one at a time: the tests whose name contains "serial_" (they
@@ -63,6 +65,9 @@ export ARIZA_TEST_DATABASE_URL ARIZA_TEST_AMQP_URL
 ensure_postgres "$ARIZA_TEST_DATABASE_URL"
 ensure_rabbitmq "$ARIZA_TEST_AMQP_URL"
 ensure_feature_flags "$ARIZA_TEST_AMQP_URL"
+# The console's browser test drives Debian's Chromium: installed here too, not only by up.sh, so
+# that the test command alone works on a fresh machine.
+ensure_chromium
 ensure_rust
 runner=$(ensure_nextest)
 
