@@ -5,9 +5,10 @@
 //! sends it and records the send, so a redelivered request never sends a notification whose send
 //! was recorded. A client with no linked Telegram chat gets the row stored as `waiting_link`, not
 //! failed; when the same request comes again after the client linked their chat (the workflow
-//! stage republishes them on registration), it is sent like a pending one. A blocked user (403) is recorded as `blocked`; a message Telegram refuses
-//! (400) as `failed`; 5xx and network errors retry the message through the delay tiers (what was
-//! sent stays sent) and count against the breaker.
+//! stage republishes them on registration), it is sent like a pending one. A blocked user (403)
+//! is recorded as `blocked`; a message Telegram refuses (400) as `failed`; 5xx and network errors
+//! retry the message through the delay tiers (what was sent stays sent) and count against the
+//! breaker.
 //!
 //! The rows a batch sends are locked (`FOR UPDATE SKIP LOCKED`) from reading to recording, so two
 //! batches carrying the same request (a redelivery upstream) never both send it: the one that got

@@ -234,8 +234,10 @@ impl Watch<'_> {
         loop {
             candidates.extend(self.bot.take_sent_messages().iter().filter_map(opened_application));
             let mut ask = self.tracker.still_pending(candidates.drain());
-            if tokio::time::Instant::now() >= next_sweep {
-                next_sweep += SWEEP;
+            let now = tokio::time::Instant::now();
+            if now >= next_sweep {
+                // From now, not from the last due time: a slow poll does not bring sweeps back to back.
+                next_sweep = now + SWEEP;
                 ask.extend(self.tracker.window());
                 ask.sort_unstable();
                 ask.dedup();
