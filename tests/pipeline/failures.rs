@@ -51,6 +51,35 @@ async fn a_redelivery_after_commit_creates_nothing_twice_and_still_reaches_notif
     env.cleanup().await;
 }
 
+#[tokio::test]
+async fn a_request_delivered_several_times_at_once_is_routed_and_notified_once() {
+    let env = TestEnv::start().await;
+    env.staff(20, Role::Manager, Locale::Uz).await;
+    env.staff(21, Role::Manager, Locale::Ru).await;
+    let client = env.client("Dilshod", "+998977771133", Some(6666), Locale::Uz).await;
+    let req = request(ApplicationKind::Connection, 20, Role::Manager, ariza_shared::domain::ClientRef::Existing { client_id: client, update: None });
+    // Back to back, so that the stages mostly take the copies in one batch (the workflow stage
+    // routes a batch's routes together, and must publish the same for a copy in the same run).
+    for _ in 0..5 {
+        env.submit(&req).await;
+    }
+    wait_until("every copy went through the notification stage", || async {
+        env.scrape().await.value("ariza_stage_processed_total", &[("stage", "notification")]) >= 5.0
+    })
+    .await;
+
+    let id = req.application_id;
+    assert_eq!(env.count_for("SELECT count(*) FROM service_requests WHERE id = $1", id).await, 1);
+    assert_eq!(env.count_for("SELECT count(*) FROM workflow_transitions WHERE application_id = $1", id).await, 1);
+    assert_eq!(env.count_for("SELECT count(*) FROM notifications WHERE application_id = $1 AND status = 'sent'", id).await, 3);
+    let sent = env.bot.sent_messages();
+    for chat in [6666, 20, 21] {
+        assert_eq!(sent.iter().filter(|m| m.chat_id == chat).count(), 1, "chat {chat}: {sent:?}");
+    }
+    assert_eq!(env.count("SELECT count(*) FROM dead_letters").await, 0);
+    env.cleanup().await;
+}
+
 async fn admin() -> sqlx::PgConnection {
     sqlx::PgConnection::connect(&format!("{}/postgres", server_url())).await.expect("admin connection")
 }

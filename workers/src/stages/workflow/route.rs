@@ -39,11 +39,19 @@ pub(super) async fn apply_many(
     let mut before: HashMap<uuid::Uuid, (String, Option<Vec<NotificationRequest>>)> =
         before.into_iter().map(|(id, from, items)| (id, (from, items.map(|j| j.0)))).collect();
     let mut records = Records::default();
-    let mut applied = Vec::with_capacity(routes.len());
+    let mut applied: Vec<Applied> = Vec::with_capacity(routes.len());
+    // Where in `applied` each route of this run that publishes is, for a second delivery of it in
+    // the same run (which publishes the same).
+    let mut published_now: HashMap<ApplicationId, usize> = HashMap::new();
     for &(application_id, correlation_id) in routes {
         let request_id = application_id.0;
-        if let Some((_, Some(items))) = before.get(&request_id) {
-            applied.push(Applied::Publish(items.clone()));
+        let again = match published_now.get(&application_id).map(|&i| &applied[i]) {
+            Some(Applied::Publish(items)) => Some(items.clone()),
+            _ => before.get_mut(&request_id).and_then(|(_, items)| items.take()),
+        };
+        if let Some(items) = again {
+            published_now.insert(application_id, applied.len());
+            applied.push(Applied::Publish(items));
             continue;
         }
         let app = match apps.remove(&application_id) {
@@ -84,8 +92,7 @@ pub(super) async fn apply_many(
             }
             records.push(&app, transition, correlation_id, &actor, &items);
         }
-        // The same route again later in this run publishes what this one did.
-        before.insert(request_id, (app.state.as_str().to_owned(), Some(items.clone())));
+        published_now.insert(application_id, applied.len());
         applied.push(Applied::Publish(items));
     }
     records.write(tx).await?;
