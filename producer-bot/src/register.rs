@@ -189,10 +189,6 @@ fn summary(l: Locale, s: &Session) -> String {
     )
 }
 
-fn inline(text: String, buttons: Vec<Vec<Button>>) -> Screen {
-    Screen::inline(text, buttons)
-}
-
 /// The screen of a registration step.
 pub fn render(person: &Person, s: &Session) -> Screen {
     let l = s.locale.unwrap_or(person.language);
@@ -204,15 +200,15 @@ pub fn render(person: &Person, s: &Session) -> Screen {
             menu: None,
             contact: Some(t(l, "bot-btn-share-contact")),
         },
-        Step::Register { field: ClientField::Address } => inline(t(l, "bot-register-ask-address"), vec![cancel()]),
+        Step::Register { field: ClientField::Address } => Screen::inline(t(l, "bot-register-ask-address"), vec![cancel()]),
         Step::Register { field: ClientField::Name } if s.draft.new_client.name.is_some() => {
-            inline(t(l, "bot-register-ask-name"), vec![cancel()])
+            Screen::inline(t(l, "bot-register-ask-name"), vec![cancel()])
         }
-        Step::RegisterConfirm if s.draft.client.is_some() => inline(
+        Step::RegisterConfirm if s.draft.client.is_some() => Screen::inline(
             format!("{}\n\n{}", t(l, "bot-register-found"), summary(l, s)),
             vec![vec![Button::new(t(l, "bot-btn-its-me"), "ok")], cancel()],
         ),
-        Step::RegisterConfirm => inline(
+        Step::RegisterConfirm => Screen::inline(
             summary(l, s),
             vec![
                 vec![Button::new(t(l, "bot-btn-register"), "ok")],
@@ -220,12 +216,12 @@ pub fn render(person: &Person, s: &Session) -> Screen {
                 cancel(),
             ],
         ),
-        Step::RegisterFailed => inline(
+        Step::RegisterFailed => Screen::inline(
             format!("{}\n\n{}", summary(l, s), t(l, "bot-register-failed")),
             vec![vec![Button::new(t(l, "bot-btn-retry"), "rt")], cancel()],
         ),
-        Step::RegisterSent => inline(t(l, "bot-register-pending"), Vec::new()),
-        _ => inline(
+        Step::RegisterSent => Screen::inline(t(l, "bot-register-pending"), Vec::new()),
+        _ => Screen::inline(
             format!("{}\n\n{}", ta(l, "bot-register-welcome", &[("id", json!(person.telegram_id))]), t(l, "bot-register-ask-name")),
             Vec::new(),
         ),

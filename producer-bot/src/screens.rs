@@ -52,8 +52,9 @@ pub fn page_count(total: i64, size: u16) -> u32 {
     u32::try_from((total + i64::from(size) - 1) / i64::from(size.max(1))).unwrap_or(1).max(1)
 }
 
-/// The previous/next buttons of page `page` (from 0) of `pages`: `pg<N>` actions; empty for one page.
-pub fn pager(l: Locale, page: u32, pages: u32) -> Vec<Button> {
+/// Adds the row of previous/next buttons of page `page` (from 0) of `pages` to `buttons`: `pg<N>`
+/// actions; no row for a single page.
+pub fn push_pager(buttons: &mut Vec<Vec<Button>>, l: Locale, page: u32, pages: u32) {
     let mut row = Vec::new();
     if page > 0 {
         row.push(Button::new(t(l, "bot-btn-prev"), format!("pg{}", page - 1)));
@@ -61,7 +62,9 @@ pub fn pager(l: Locale, page: u32, pages: u32) -> Vec<Button> {
     if page + 1 < pages {
         row.push(Button::new(t(l, "bot-btn-next"), format!("pg{}", page + 1)));
     }
-    row
+    if !row.is_empty() {
+        buttons.push(row);
+    }
 }
 
 /// Who is looking.
@@ -208,10 +211,7 @@ pub async fn render(pool: &PgPool, person: &Person, s: &Session, tariffs: &[Stri
                 .iter()
                 .map(|c| vec![Button::new(format!("{} · {}", c.full_name, c.phone), format!("c{}", c.id))])
                 .collect();
-            let nav = pager(l, *page, pages);
-            if !nav.is_empty() {
-                buttons.push(nav);
-            }
+            push_pager(&mut buttons, l, *page, pages);
             buttons.push(vec![Button::new(t(l, "bot-btn-new-client"), "nc")]);
             buttons.push(back_cancel(l));
             let text = ta(l, "bot-search-results", &[("count", json!(found.total)), ("page", json!(page + 1)), ("pages", json!(pages))]);

@@ -10,7 +10,7 @@
 use crate::applications::{self, AppView};
 use crate::flow::{Ctx, Reply, args_of, text_error};
 use crate::people::Person;
-use crate::screens::{Button, Screen, page_count, pager};
+use crate::screens::{Button, Screen, page_count, push_pager};
 use crate::session::{ListKind, PendingAction, Session, Step};
 use crate::texts::{MenuEntry, action, kind, role, state, t, ta};
 use ariza_shared::domain::{
@@ -423,10 +423,6 @@ fn back(l: Locale) -> Vec<Button> {
     vec![Button::new(t(l, "bot-btn-back"), "bk")]
 }
 
-fn inline(text: String, buttons: Vec<Vec<Button>>) -> Screen {
-    Screen::inline(text, buttons)
-}
-
 /// The screen of a step handled here.
 pub async fn render(pool: &sqlx::PgPool, person: &Person, s: &Session, page_size: u16) -> Result<Screen, sqlx::Error> {
     let l = person.language;
@@ -453,14 +449,11 @@ pub async fn render(pool: &sqlx::PgPool, person: &Person, s: &Session, page_size
                     format!("v{}", app.id),
                 )]);
             }
-            let nav = pager(l, *page, pages);
-            if !nav.is_empty() {
-                buttons.push(nav);
-            }
+            push_pager(&mut buttons, l, *page, pages);
             buttons.push(back(l));
-            inline(text, buttons)
+            Screen::inline(text, buttons)
         }
-        Step::FindApp => inline(t(l, "bot-ask-app-number"), vec![back(l)]),
+        Step::FindApp => Screen::inline(t(l, "bot-ask-app-number"), vec![back(l)]),
         Step::Card { app, .. } => match applications::by_id(pool, *app).await? {
             Some(view) => {
                 let mut buttons: Vec<Vec<Button>> = Vec::new();
@@ -474,9 +467,9 @@ pub async fn render(pool: &sqlx::PgPool, person: &Person, s: &Session, page_size
                     }
                 }
                 buttons.push(vec![Button::new(t(l, "bot-btn-refresh"), "rf"), Button::new(t(l, "bot-btn-back"), "bk")]);
-                inline(card_text(l, &view), buttons)
+                Screen::inline(card_text(l, &view), buttons)
             }
-            None => inline(t(l, "error-application-not-found"), vec![back(l)]),
+            None => Screen::inline(t(l, "error-application-not-found"), vec![back(l)]),
         },
         Step::PickTechnician { page } => {
             let number = s.draft.action.as_ref().map_or(0, |p| p.number);
@@ -488,13 +481,10 @@ pub async fn render(pool: &sqlx::PgPool, person: &Person, s: &Session, page_size
                     vec![Button::new(label, format!("t{}", tech.id))]
                 })
                 .collect();
-            let nav = pager(l, *page, page_count(total, page_size));
-            if !nav.is_empty() {
-                buttons.push(nav);
-            }
+            push_pager(&mut buttons, l, *page, page_count(total, page_size));
             buttons.push(back(l));
             let text = if total == 0 { t(l, "bot-no-technicians") } else { ta(l, "bot-pick-technician", &[("number", json!(number))]) };
-            inline(text, buttons)
+            Screen::inline(text, buttons)
         }
         Step::ActionText => {
             let pending = s.draft.action.as_ref();
@@ -510,15 +500,15 @@ pub async fn render(pool: &sqlx::PgPool, person: &Person, s: &Session, page_size
                 buttons.push(vec![Button::new(t(l, "bot-btn-skip"), "sk")]);
             }
             buttons.push(back(l));
-            inline(ta(l, key, &[("number", json!(number)), ("rating", json!(pending.and_then(|p| p.rating).unwrap_or(0)))]), buttons)
+            Screen::inline(ta(l, key, &[("number", json!(number)), ("rating", json!(pending.and_then(|p| p.rating).unwrap_or(0)))]), buttons)
         }
         Step::ActionFailed => {
             let (number, transition) = s.draft.action.as_ref().map_or((0, TransitionName::Start), |p| (p.number, p.transition));
-            inline(
+            Screen::inline(
                 ta(l, "bot-action-failed", &[("action", json!(action(l, transition))), ("number", json!(number))]),
                 vec![vec![Button::new(t(l, "bot-btn-retry"), "rt")], vec![Button::new(t(l, "bot-btn-cancel"), "x")]],
             )
         }
-        _ => inline(t(l, "bot-use-buttons"), Vec::new()),
+        _ => Screen::inline(t(l, "bot-use-buttons"), Vec::new()),
     })
 }
