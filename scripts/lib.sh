@@ -9,7 +9,7 @@
 # does nothing (apart from a log line).
 #
 # Environment (all optional):
-#   ARIZA_DATABASE_URL      default postgres://postgres@127.0.0.1:5432/ariza
+#   ARIZA_DATABASE_URL      default postgres://postgres@127.0.0.1:5432/ariza?sslmode=disable
 #   ARIZA_AMQP_URL          default amqp://guest:guest@127.0.0.1:5672/%2f
 #   ARIZA_SERVICE_TIMEOUT   seconds to wait for a service to come up (default 60)
 #   ARIZA_TEST_RUNNER       force the test runner: "nextest" or "cargo-test"
@@ -24,7 +24,7 @@ fi
 _ARIZA_LIB_SOURCED=1
 
 ARIZA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-: "${ARIZA_DATABASE_URL:=postgres://postgres@127.0.0.1:5432/ariza}"
+: "${ARIZA_DATABASE_URL:=postgres://postgres@127.0.0.1:5432/ariza?sslmode=disable}"
 : "${ARIZA_AMQP_URL:=amqp://guest:guest@127.0.0.1:5672/%2f}"
 : "${ARIZA_SERVICE_TIMEOUT:=60}"
 export ARIZA_ROOT ARIZA_DATABASE_URL ARIZA_AMQP_URL

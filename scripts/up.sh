@@ -41,7 +41,7 @@ Options:
   -h, --help  show this help
 
 Environment:
-  ARIZA_DATABASE_URL    default postgres://postgres@127.0.0.1:5432/ariza
+  ARIZA_DATABASE_URL    default postgres://postgres@127.0.0.1:5432/ariza?sslmode=disable
   ARIZA_AMQP_URL        default amqp://guest:guest@127.0.0.1:5672/%2f
   ARIZA__DATABASE__URL  passed to ariza; defaults to ARIZA_DATABASE_URL
   ARIZA__AMQP__URL      passed to ariza; defaults to ARIZA_AMQP_URL

@@ -189,6 +189,13 @@ impl FakeBotApi {
         self.shared.lock().fail_chats.insert(chat_id, resp);
     }
 
+    /// Holds every answer (but `getUpdates`, which has its own wait) for `latency` before
+    /// sending it, as a distant server would; zero, the default, answers at once. The call is
+    /// recorded when it arrives.
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.set_latency(latency);
+    }
+
     /// Lets `sendMessage` to `chat_id` succeed again.
     pub fn clear_fail_chat(&self, chat_id: i64) {
         self.shared.lock().fail_chats.remove(&chat_id);

@@ -65,7 +65,13 @@ async fn handle(
     shared.calls_changed.notify_waiters();
 
     match answer {
-        Answer::Reply(resp) => reply(resp),
+        Answer::Reply(resp) => {
+            let latency = shared.latency();
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
+            reply(resp)
+        }
         Answer::PollUpdates { limit, wait } => {
             let updates = poll_updates(&shared, limit, wait).await;
             Json(json!({ "ok": true, "result": updates })).into_response()

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -127,6 +127,8 @@ pub(crate) struct Shared {
     /// Signalled when an update is queued or the server shuts down.
     pub(crate) updates_changed: Notify,
     closing: AtomicBool,
+    /// How long every answer but `getUpdates` is held back, in microseconds.
+    latency_us: AtomicU64,
 }
 
 impl Shared {
@@ -144,7 +146,16 @@ impl Shared {
             calls_changed: Notify::new(),
             updates_changed: Notify::new(),
             closing: AtomicBool::new(false),
+            latency_us: AtomicU64::new(0),
         }
+    }
+
+    pub(crate) fn set_latency(&self, latency: Duration) {
+        self.latency_us.store(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    pub(crate) fn latency(&self) -> Duration {
+        Duration::from_micros(self.latency_us.load(Ordering::Relaxed))
     }
 
     /// Locks the state. A panic while holding the lock cannot leave it

@@ -3,13 +3,17 @@
 
 use crate::support::{TestEnv, new_client, request, server_url, wait_until};
 use ariza_fake_bot_api::ScriptedResponse;
-use ariza_shared::domain::{ApplicationKind, Locale, Role};
+use ariza_shared::domain::{
+    ApplicationKind, CorrelationId, Locale, NotificationBatch, NotificationRequest, Recipient, Role, SCHEMA_VERSION,
+};
 use ariza_shared::topology::Stage;
 use ariza_workers::fault::{FaultAction, FaultHook};
+use futures::future::join_all;
 use ariza_workers::pipeline::Component;
 use sqlx::Connection as _;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Crashes each stage once, after it committed its effect and before it acked.
 #[derive(Debug, Default)]
@@ -76,6 +80,51 @@ async fn a_request_delivered_several_times_at_once_is_routed_and_notified_once()
     for chat in [6666, 20, 21] {
         assert_eq!(sent.iter().filter(|m| m.chat_id == chat).count(), 1, "chat {chat}: {sent:?}");
     }
+    assert_eq!(env.count("SELECT count(*) FROM dead_letters").await, 0);
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn copies_of_one_notification_in_batches_running_at_once_send_it_once() {
+    // One message per batch and four batches at a time: the copies are claimed by transactions
+    // that run side by side, and only the dedupe keys' locks keep them from all sending.
+    let env = TestEnv::with_settings(|s| {
+        s.pipeline.batch_max = 1;
+        s.pipeline.concurrency = 4;
+    })
+    .await;
+    let batch = NotificationBatch {
+        schema: SCHEMA_VERSION,
+        correlation_id: CorrelationId::new(),
+        application_id: None,
+        items: (0..6)
+            .map(|i| NotificationRequest {
+                recipient: Recipient::Chat { chat_id: 7000 + i, language: Locale::Ru },
+                template: "wf-btn-open".into(),
+                args: BTreeMap::new(),
+                dedupe_key: format!("copies-{i}"),
+                markup: None,
+            })
+            .collect(),
+    };
+    let body = serde_json::to_vec(&batch).expect("json");
+    // Slow answers keep every batch's sends in flight while the others claim the same keys.
+    env.bot.set_latency(Duration::from_millis(150));
+    let copies = 16;
+    join_all((0..copies).map(|_| env.publish_raw(Stage::Notification, &body, None))).await;
+    wait_until("every copy went through the notification stage", || async {
+        env.scrape().await.value("ariza_stage_processed_total", &[("stage", "notification")]) >= f64::from(copies)
+    })
+    .await;
+
+    let sent = env.bot.sent_messages();
+    for chat in 7000..7006 {
+        assert_eq!(sent.iter().filter(|m| m.chat_id == chat).count(), 1, "chat {chat}: {sent:?}");
+    }
+    let text = ariza_shared::i18n::render(Locale::Ru, "wf-btn-open", &BTreeMap::new());
+    assert!(sent.iter().all(|m| m.text == text), "{sent:?}");
+    assert_eq!(env.count("SELECT count(*) FROM notifications WHERE status = 'sent' AND attempts = 1 AND sent_at IS NOT NULL").await, 6);
+    assert_eq!(env.count("SELECT count(*) FROM notifications").await, 6);
     assert_eq!(env.count("SELECT count(*) FROM dead_letters").await, 0);
     env.cleanup().await;
 }

@@ -29,6 +29,7 @@ pub const STAGE_DEAD_LETTERED: &str = "ariza_stage_dead_lettered_total";
 pub const STAGE_REQUEUED: &str = "ariza_stage_requeued_total";
 pub const STAGE_PROCESSING_SECONDS: &str = "ariza_stage_processing_seconds";
 pub const STAGE_BATCH_SIZE: &str = "ariza_stage_batch_size";
+pub const STAGE_BATCH_ACKS: &str = "ariza_stage_batch_acks_total";
 pub const END_TO_END_SECONDS: &str = "ariza_end_to_end_seconds";
 
 pub const BREAKER_OPEN: &str = "ariza_breaker_open";
@@ -104,6 +105,12 @@ pub const CATALOGUE: &[MetricDef] = &[
         kind: Kind::Histogram,
         labels: &["stage"],
         help: "Messages per batch a stage took from its queue.",
+    },
+    MetricDef {
+        name: STAGE_BATCH_ACKS,
+        kind: Kind::Counter,
+        labels: &["stage", "how"],
+        help: "Batches answered to the broker: `multiple` with one ack frame (every earlier delivery was answered), `each` with one ack per message (an earlier batch was still at work).",
     },
     MetricDef {
         name: END_TO_END_SECONDS,

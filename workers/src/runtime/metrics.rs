@@ -22,6 +22,8 @@ pub(crate) struct StageMetrics {
     requeued_publish_failed: Counter,
     processing: Histogram,
     batch_size: Histogram,
+    acked_at_once: Counter,
+    acked_each: Counter,
     end_to_end: Histogram,
 }
 
@@ -44,6 +46,8 @@ impl StageMetrics {
             requeued_publish_failed: metrics::counter!(m::STAGE_REQUEUED, "stage" => s, "cause" => "publish_failed"),
             processing: metrics::histogram!(m::STAGE_PROCESSING_SECONDS, "stage" => s),
             batch_size: metrics::histogram!(m::STAGE_BATCH_SIZE, "stage" => s),
+            acked_at_once: metrics::counter!(m::STAGE_BATCH_ACKS, "stage" => s, "how" => "multiple"),
+            acked_each: metrics::counter!(m::STAGE_BATCH_ACKS, "stage" => s, "how" => "each"),
             end_to_end: metrics::histogram!(m::END_TO_END_SECONDS, "stage" => s),
         }
     }
@@ -83,6 +87,11 @@ impl StageMetrics {
 
     pub(crate) fn settled(&self, batch_started: Instant) {
         self.processing.record(batch_started.elapsed());
+    }
+
+    /// A batch answered to the broker, with one `multiple` ack or one ack per message.
+    pub(crate) fn answered(&self, at_once: bool) {
+        if at_once { &self.acked_at_once } else { &self.acked_each }.increment(1);
     }
 
     pub(crate) fn requeued_unavailable(&self, n: usize) {

@@ -6,13 +6,15 @@
 //!    version, goes straight to the dead letters with its reason;
 //! 3. let the stage process the batch (it commits its effect, in one transaction where it can);
 //! 4. for each message, publish what follows (the next stage's input, a retry through a delay
-//!    tier, or a dead letter), wait for the broker's confirms, and only then ack it.
+//!    tier, or a dead letter), wait for the broker's confirms, and only then ack it (with one
+//!    `multiple` ack for the whole batch when every earlier delivery is answered; see `acks.rs`).
 //!
 //! A dependency outage (the stage returns [`Unavailable`]) requeues the batch, counts against the
 //! stage's circuit breaker, and when the breaker opens the runner cancels its consumer and probes
 //! the dependency until it is healthy. A broken connection ends the run; the supervisor in
 //! [`crate::pipeline`] reconnects, redeclares and starts it again.
 
+mod acks;
 mod decode;
 mod finalize;
 mod metrics;

@@ -1,5 +1,6 @@
 //! The consume loop of one stage on one connection.
 
+use super::acks::{Acked, Acks, Answer};
 use super::decode::{decode_json, meta_of};
 use super::finalize::{dead_letter, publish_onward, retry};
 use super::metrics::StageMetrics;
@@ -14,7 +15,7 @@ use ariza_shared::topology::Topology;
 use futures::StreamExt as _;
 use futures::future::join_all;
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::{FieldTable, ShortString};
 use lapin::{Connection, Consumer};
 use std::sync::Arc;
@@ -116,6 +117,8 @@ async fn consume<S: Stage>(
 ) -> anyhow::Result<()> {
     let queue = ctx.topology.queue(S::NAME);
     let permits = Arc::new(Semaphore::new(ctx.settings.pipeline.concurrency));
+    // One per consume channel: its delivery tags start at 1.
+    let acks = Arc::new(Acks::new());
 
     let tag = format!("{}-{}", S::NAME, uuid::Uuid::new_v4().simple());
     let consuming = channel.basic_consume(
@@ -155,7 +158,8 @@ async fn consume<S: Stage>(
             }
             next = batches.recv() => match next {
                 Some(Ok((permit, batch))) => {
-                    in_flight.spawn(process_batch(stage.clone(), ctx.clone(), publisher.clone(), metrics.clone(), batch, permit));
+                    let batch = Batch { deliveries: batch, acks: acks.clone(), _permit: permit };
+                    in_flight.spawn(process_batch(stage.clone(), ctx.clone(), publisher.clone(), metrics.clone(), batch));
                 }
                 Some(Err(e)) => return Err(e),
                 None => return Err(anyhow!("the batch reader stopped")),
@@ -255,15 +259,22 @@ pub(crate) async fn next_batch(consumer: &mut Consumer, max: usize, linger: Dura
     Ok(batch)
 }
 
+/// Deliveries taken together, with the channel's answers and the concurrency permit they hold.
+struct Batch {
+    deliveries: Vec<Delivery>,
+    acks: Arc<Acks>,
+    _permit: OwnedSemaphorePermit,
+}
+
 async fn process_batch<S: Stage>(
     stage: Arc<S>,
     ctx: Arc<RunContext>,
     publisher: Publisher,
     metrics: Arc<StageMetrics>,
-    deliveries: Vec<Delivery>,
-    _permit: OwnedSemaphorePermit,
+    batch: Batch,
 ) -> BatchEnd {
     let started = Instant::now();
+    let deliveries = &batch.deliveries;
     metrics.batch(deliveries.len());
     // Decode; what cannot be decoded is settled as dead at once.
     let mut settles: Vec<Option<Settle>> = Vec::with_capacity(deliveries.len());
@@ -290,10 +301,8 @@ async fn process_batch<S: Stage>(
         let outcomes = match stage.process(&inputs).await {
             Ok(outcomes) => outcomes,
             Err(unavailable) => {
-                for delivery in &deliveries {
-                    if let Err(e) = delivery.acker.nack(BasicNackOptions { requeue: true, multiple: false }).await {
-                        return BatchEnd::Broken(e.into());
-                    }
+                if let Err(e) = batch.acks.answer(deliveries, &vec![Answer::Requeue; deliveries.len()]).await {
+                    return BatchEnd::Broken(e.into());
                 }
                 metrics.requeued_unavailable(deliveries.len());
                 return BatchEnd::Unavailable(unavailable);
@@ -322,11 +331,26 @@ async fn process_batch<S: Stage>(
     let settled = deliveries.iter().zip(settles).zip(&metas).map(|((delivery, settle), meta)| {
         let span = tracing::info_span!("message", stage = %S::NAME, correlation_id = %meta.correlation_id,
             application_id = meta.application_id.as_deref().unwrap_or("-"), attempt = meta.attempt);
-        settle_one::<S>(&ctx, &publisher, &metrics, started, delivery, meta, settle).instrument(span)
+        settle_one::<S>(&ctx, &publisher, delivery, meta, settle).instrument(span)
     });
-    for result in join_all(settled).await {
-        if let Err(e) = result {
-            return BatchEnd::Broken(e);
+    let settled: Vec<Option<Settled>> = join_all(settled).await;
+    let answers: Vec<Answer> = settled.iter().map(|s| if s.is_some() { Answer::Ack } else { Answer::Requeue }).collect();
+    match batch.acks.answer(deliveries, &answers).await {
+        Ok(acked) => metrics.answered(acked == Acked::AtOnce),
+        Err(e) => return BatchEnd::Broken(anyhow::Error::from(e).context("answering the broker")),
+    }
+    for (settled, meta) in settled.into_iter().zip(&metas) {
+        match settled {
+            Some(Settled::Onward) => metrics.processed(started, meta.submitted_at_ms),
+            Some(Settled::Retried(tier)) => {
+                metrics.retried(tier);
+                metrics.settled(started);
+            }
+            Some(Settled::Dead(reason)) => {
+                metrics.dead_lettered(reason);
+                metrics.settled(started);
+            }
+            None => metrics.requeued_publish_failed(),
         }
     }
     BatchEnd::Settled
@@ -339,17 +363,16 @@ enum Settled {
     Dead(DeadReason),
 }
 
-/// Publishes what follows a message, then acks it; a failed publish hands the message back to the
-/// queue instead (its effect is idempotent, so doing it again is safe).
+/// Publishes what follows a message and says what became of it once the broker confirmed, so it
+/// can be acked; `None` when the publish failed and the message goes back to its queue instead
+/// (its effect is idempotent, so doing it again is safe).
 async fn settle_one<S: Stage>(
     ctx: &RunContext,
     publisher: &Publisher,
-    metrics: &StageMetrics,
-    started: Instant,
     delivery: &Delivery,
     meta: &Meta,
     settle: Option<Settle>,
-) -> anyhow::Result<()> {
+) -> Option<Settled> {
     let topology = &ctx.topology;
     let published: Result<Settled, PublishError> = match settle {
         // Every message got a settle above; None cannot happen, and retrying is the safe answer.
@@ -376,27 +399,5 @@ async fn settle_one<S: Stage>(
             dead_letter(publisher, topology, S::NAME, delivery, reason, meta.attempt, &error).await.map(|()| Settled::Dead(reason))
         }
     };
-    match published {
-        Ok(settled) => {
-            delivery.acker.ack(BasicAckOptions::default()).await.context("acking")?;
-            match settled {
-                Settled::Onward => metrics.processed(started, meta.submitted_at_ms),
-                Settled::Retried(tier) => {
-                    metrics.retried(tier);
-                    metrics.settled(started);
-                }
-                Settled::Dead(reason) => {
-                    metrics.dead_lettered(reason);
-                    metrics.settled(started);
-                }
-            }
-            Ok(())
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "publish failed, returning the message to its queue");
-            delivery.acker.nack(BasicNackOptions { requeue: true, multiple: false }).await.context("nacking")?;
-            metrics.requeued_publish_failed();
-            Ok(())
-        }
-    }
+    published.map_err(|e| tracing::warn!(error = %e, "publish failed, returning the message to its queue")).ok()
 }

@@ -1,31 +1,33 @@
 //! Stage 4, notification: takes generic notification requests (recipient, template key, arguments,
 //! buttons, dedupe key), renders each in its recipient's language and sends it through the Bot API.
 //!
-//! Each request becomes a `notifications` row (unique on its dedupe key) in the transaction that
-//! sends it and records the send, so a redelivered request never sends a notification whose send
-//! was recorded. A client with no linked Telegram chat gets the row stored as `waiting_link`, not
-//! failed; when the same request comes again after the client linked their chat (the workflow
-//! stage republishes them on registration), it is sent like a pending one. A blocked user (403)
-//! is recorded as `blocked`; a message Telegram refuses (400) as `failed`; 5xx and network errors
-//! retry the message through the delay tiers (what was sent stays sent) and count against the
-//! breaker.
+//! Each request becomes a `notifications` row (unique on its dedupe key), written once, after its
+//! send, in the transaction that decided to send it. A client with no linked Telegram chat gets the
+//! row stored as `waiting_link`, not failed; when the same request comes again after the client
+//! linked their chat (the workflow stage republishes them on registration), it is sent like a
+//! pending one. A blocked user (403) is recorded as `blocked`; a message Telegram refuses (400) as
+//! `failed`; 5xx and network errors retry the message through the delay tiers (what was sent stays
+//! sent) and count against the breaker.
 //!
-//! The rows a batch sends are locked (`FOR UPDATE SKIP LOCKED`) from reading to recording, so two
-//! batches carrying the same request (a redelivery upstream) never both send it: the one that got
-//! the row sends it, the other leaves it alone. The clients they go to are share-locked first, so
-//! a row is never parked as `waiting_link` while the client's link is being committed. Messages
-//! to one chat go out in the order of the batch (a welcome before the notifications it releases).
+//! The transaction first takes a transaction-scoped advisory lock on each of its dedupe keys, so
+//! two batches carrying the same request (a redelivery upstream) never both send it: the second
+//! waits until the first has committed its rows, then finds them sent. The clients the batch goes
+//! to are share-locked next, so a row is never parked as `waiting_link` while the client's link is
+//! being committed. Messages to one chat go out in the order of the batch (a welcome before the
+//! notifications it releases).
+//!
+//! Writing each row once, after the send, instead of inserting it before and updating it after,
+//! halves the stage's writes: the update could not be a HOT update (the status is indexed), so it
+//! wrote the row and every index entry a second time.
 
 use crate::breaker::Breaker;
 use crate::db;
 use crate::runtime::{Incoming, Outcome, Stage, Unavailable};
 use crate::telegram::{SendError, TelegramClient};
-use ariza_shared::domain::{Locale, NotificationBatch, NotificationMarkup, Recipient};
-use ariza_shared::errors::MessageArgs;
+use ariza_shared::domain::{Locale, NotificationBatch, NotificationMarkup, NotificationRequest, Recipient};
 use ariza_shared::topology::Stage as StageName;
 use futures::future::join_all;
 use serde_json::json;
-use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -43,50 +45,48 @@ impl Notification {
     }
 }
 
-/// A notification row as the sender needs it.
-#[derive(Debug, sqlx::FromRow)]
-struct Pending {
-    id: i64,
-    dedupe_key: String,
-    status: String,
-    chat_id: Option<i64>,
-    language: Option<String>,
-    active: bool,
-    template_key: String,
-    args: Json<MessageArgs>,
-    markup: Option<Json<NotificationMarkup>>,
+/// One request of a batch, with the event it belongs to.
+struct Request<'a> {
+    item: &'a NotificationRequest,
+    application_id: Option<uuid::Uuid>,
+    correlation_id: uuid::Uuid,
 }
 
-/// The columns of [`Pending`] for a notification row `n`. The recipient's chat, language and
-/// active flag are subqueries by primary key rather than joins, so that no plan scans the whole
-/// table of clients for a batch (as one did on a fresh database, before its first `ANALYZE`).
-macro_rules! pending_columns {
-    () => {
-        "n.id, n.dedupe_key, n.status, n.template_key, n.args, n.markup,
-         CASE n.recipient_kind
-              WHEN 'staff' THEN (SELECT s.telegram_id FROM staff s WHERE s.id = n.recipient_id)
-              WHEN 'client' THEN (SELECT c.telegram_chat_id FROM clients c WHERE c.id = n.recipient_id)
-              ELSE n.recipient_id END AS chat_id,
-         CASE n.recipient_kind
-              WHEN 'staff' THEN COALESCE((SELECT s.language FROM staff s WHERE s.id = n.recipient_id), n.language)
-              WHEN 'client' THEN COALESCE((SELECT c.language FROM clients c WHERE c.id = n.recipient_id), n.language)
-              ELSE n.language END AS language,
-         CASE n.recipient_kind
-              WHEN 'staff' THEN COALESCE((SELECT s.active FROM staff s WHERE s.id = n.recipient_id), TRUE)
-              ELSE TRUE END AS active"
-    };
+/// The requests of a batch in batch order, once per dedupe key, and the clients among their
+/// recipients (sorted, for locking).
+struct Requests<'a> {
+    list: Vec<Request<'a>>,
+    clients: Vec<i64>,
 }
 
-/// The new state of a row after this round.
-struct Update {
-    id: i64,
-    status: &'static str,
-    chat_id: Option<i64>,
-    language: Option<String>,
-    text: Option<String>,
-    tried: i32,
-    error: Option<String>,
-    message_id: Option<i64>,
+impl<'a> Requests<'a> {
+    fn of(batch: &'a [Incoming<NotificationBatch>]) -> Self {
+        let mut seen = HashSet::new();
+        let mut list = Vec::new();
+        let mut clients = Vec::new();
+        for message in batch {
+            for item in &message.input.items {
+                if !seen.insert(item.dedupe_key.as_str()) {
+                    continue;
+                }
+                if let Recipient::Client { id } = item.recipient {
+                    clients.push(id);
+                }
+                list.push(Request {
+                    item,
+                    application_id: message.input.application_id.map(|a| a.0),
+                    correlation_id: message.input.correlation_id.0,
+                });
+            }
+        }
+        clients.sort_unstable();
+        clients.dedup();
+        Self { list, clients }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.list.iter().map(|r| r.item.dedupe_key.as_str()).collect()
+    }
 }
 
 fn recipient_columns(r: &Recipient) -> (&'static str, i64, Option<&'static str>) {
@@ -97,56 +97,63 @@ fn recipient_columns(r: &Recipient) -> (&'static str, i64, Option<&'static str>)
     }
 }
 
-/// The requests of a batch, as rows to insert, in batch order, once per dedupe key.
-#[derive(Default)]
-struct Requests {
-    keys: Vec<String>,
-    apps: Vec<Option<uuid::Uuid>>,
-    corrs: Vec<uuid::Uuid>,
-    kinds: Vec<&'static str>,
-    ids: Vec<i64>,
-    langs: Vec<Option<&'static str>>,
-    templates: Vec<String>,
-    args: Vec<serde_json::Value>,
-    markups: Vec<Option<serde_json::Value>>,
-    /// The clients among the recipients, to lock before deciding whether a row waits for a link.
-    clients: Vec<i64>,
+/// What the database says about a request: the row an earlier delivery stored, if any, and the
+/// recipient's chat, language and active flag as they are now.
+#[derive(Debug, sqlx::FromRow)]
+struct Found {
+    /// The request's position in the batch, from 1.
+    at: i64,
+    stored_id: Option<i64>,
+    stored_status: Option<String>,
+    chat_id: Option<i64>,
+    language: Option<String>,
+    active: bool,
 }
 
-impl Requests {
-    fn of(batch: &[Incoming<NotificationBatch>]) -> Self {
-        let mut r = Requests::default();
-        for message in batch {
-            for item in &message.input.items {
-                if r.keys.contains(&item.dedupe_key) {
-                    continue;
-                }
-                let (kind, id, lang) = recipient_columns(&item.recipient);
-                if let Recipient::Client { id } = item.recipient {
-                    r.clients.push(id);
-                }
-                r.keys.push(item.dedupe_key.clone());
-                r.apps.push(message.input.application_id.map(|a| a.0));
-                r.corrs.push(message.input.correlation_id.0);
-                r.kinds.push(kind);
-                r.ids.push(id);
-                r.langs.push(lang);
-                r.templates.push(item.template.clone());
-                r.args.push(serde_json::to_value(&item.args).unwrap_or_default());
-                r.markups.push(item.markup.as_ref().and_then(|m| serde_json::to_value(m).ok()));
-            }
-        }
-        r.clients.sort_unstable();
-        r.clients.dedup();
-        r
-    }
+/// A request that may still be sent: new, or stored before as `pending` or `waiting_link`.
+struct Pending<'r, 'a> {
+    request: &'r Request<'a>,
+    /// The row an earlier delivery stored, and its status.
+    stored: Option<(i64, String)>,
+    chat_id: Option<i64>,
+    language: Option<String>,
+    active: bool,
+}
+
+/// How a pending request ended this round: the row to write.
+struct Update {
+    /// Index into the pending requests.
+    at: usize,
+    status: &'static str,
+    chat_id: Option<i64>,
+    language: Option<String>,
+    text: Option<String>,
+    tried: i32,
+    error: Option<String>,
+    message_id: Option<i64>,
 }
 
 impl Notification {
-    /// Stores the batch's requests (once per dedupe key), then locks and reads the rows that may
-    /// still be sent, in batch order. A request stored before (a redelivery) is read from its row;
-    /// rows another batch holds are left to it.
-    async fn claim(tx: &mut PgConnection, requests: &Requests) -> Result<Vec<Pending>, sqlx::Error> {
+    /// Locks the batch's dedupe keys for the rest of the transaction, in one order for everyone.
+    /// A concurrent batch with a key in common waits here until this one commits.
+    async fn lock_keys(tx: &mut PgConnection, requests: &Requests<'_>) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(h)
+             FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM UNNEST($1::text[]) AS k ORDER BY h) AS keys",
+        )
+        .persistent(false)
+        .bind(requests.keys())
+        .execute(&mut *tx)
+        .await
+        .map(drop)
+    }
+
+    /// The requests that may still be sent, in batch order: those without a row, and those whose
+    /// row an earlier delivery left `pending` or `waiting_link`. What was sent, blocked or failed
+    /// before is left alone. The recipient's chat, language and active flag are subqueries by
+    /// primary key rather than joins, so that no plan scans the whole table of clients for a batch
+    /// (as one did on a fresh database, before its first `ANALYZE`).
+    async fn claim<'r, 'a>(tx: &mut PgConnection, requests: &'r Requests<'a>) -> Result<Vec<Pending<'r, 'a>>, sqlx::Error> {
         if !requests.clients.is_empty() {
             sqlx::query("SELECT id FROM clients WHERE id = ANY($1) ORDER BY id FOR SHARE")
                 .persistent(false)
@@ -154,70 +161,69 @@ impl Notification {
                 .execute(&mut *tx)
                 .await?;
         }
-        // The rows this insert creates are this transaction's own until it commits: nobody else
-        // can send them, and a concurrent insert of the same key waits for the commit.
-        let mut rows: Vec<Pending> = sqlx::query_as(concat!(
-            "WITH n AS (
-                 INSERT INTO notifications (dedupe_key, application_id, correlation_id, recipient_kind, recipient_id,
-                     language, template_key, args, markup)
-                 SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::text[],
-                                      $7::text[], $8::jsonb[], $9::jsonb[])
-                 ON CONFLICT (dedupe_key) DO NOTHING
-                 RETURNING *
-             )
-             SELECT ",
-            pending_columns!(),
-            " FROM n"
-        ))
-        .bind(&requests.keys)
-        .bind(&requests.apps)
-        .bind(&requests.corrs)
-        .bind(&requests.kinds)
-        .bind(&requests.ids)
-        .bind(&requests.langs)
-        .bind(&requests.templates)
-        .bind(&requests.args)
-        .bind(&requests.markups)
+        let (mut kinds, mut ids, mut langs) = (Vec::new(), Vec::new(), Vec::new());
+        for r in &requests.list {
+            let (kind, id, lang) = recipient_columns(&r.item.recipient);
+            kinds.push(kind);
+            ids.push(id);
+            langs.push(lang);
+        }
+        let found: Vec<Found> = sqlx::query_as(
+            "SELECT q.at, n.id AS stored_id, n.status AS stored_status,
+                    CASE q.kind
+                         WHEN 'staff' THEN (SELECT s.telegram_id FROM staff s WHERE s.id = q.rid)
+                         WHEN 'client' THEN (SELECT c.telegram_chat_id FROM clients c WHERE c.id = q.rid)
+                         ELSE q.rid END AS chat_id,
+                    CASE q.kind
+                         WHEN 'staff' THEN COALESCE((SELECT s.language FROM staff s WHERE s.id = q.rid), q.lang)
+                         WHEN 'client' THEN COALESCE((SELECT c.language FROM clients c WHERE c.id = q.rid), q.lang)
+                         ELSE q.lang END AS language,
+                    CASE q.kind
+                         WHEN 'staff' THEN COALESCE((SELECT s.active FROM staff s WHERE s.id = q.rid), TRUE)
+                         ELSE TRUE END AS active
+             FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[]) WITH ORDINALITY AS q(key, kind, rid, lang, at)
+             LEFT JOIN notifications n ON n.dedupe_key = q.key
+             ORDER BY q.at",
+        )
+        .persistent(false)
+        .bind(requests.keys())
+        .bind(&kinds)
+        .bind(&ids)
+        .bind(&langs)
         .fetch_all(&mut *tx)
         .await?;
-        if rows.len() < requests.keys.len() {
-            let inserted: HashSet<&str> = rows.iter().map(|r| r.dedupe_key.as_str()).collect();
-            let stored_before: Vec<&str> =
-                requests.keys.iter().map(String::as_str).filter(|k| !inserted.contains(k)).collect();
-            let mut earlier: Vec<Pending> = sqlx::query_as(concat!(
-                "SELECT ",
-                pending_columns!(),
-                " FROM notifications n
-                 WHERE n.dedupe_key = ANY($1) AND n.status IN ('pending', 'waiting_link')
-                 FOR UPDATE OF n SKIP LOCKED"
-            ))
-            .persistent(false)
-            .bind(&stored_before)
-            .fetch_all(&mut *tx)
-            .await?;
-            rows.append(&mut earlier);
-        }
-        let position: HashMap<&str, usize> = requests.keys.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
-        rows.sort_by_key(|r| position.get(r.dedupe_key.as_str()).copied().unwrap_or(usize::MAX));
-        Ok(rows)
+        Ok(found
+            .into_iter()
+            .filter(|f| matches!(f.stored_status.as_deref(), None | Some("pending" | "waiting_link")))
+            .filter_map(|f| {
+                let request = requests.list.get(usize::try_from(f.at - 1).ok()?)?;
+                Some(Pending {
+                    request,
+                    stored: f.stored_id.zip(f.stored_status),
+                    chat_id: f.chat_id,
+                    language: f.language,
+                    active: f.active,
+                })
+            })
+            .collect())
     }
 
-    /// Sends the rows, one chat's in order and chats side by side. After a transient failure the
-    /// rest of that chat's rows wait (unsent, still pending) so they do not overtake it.
-    async fn deliver_all(&self, rows: &[Pending]) -> Vec<Update> {
-        let mut by_chat: BTreeMap<Option<i64>, Vec<&Pending>> = BTreeMap::new();
-        for row in rows {
-            by_chat.entry(row.chat_id).or_default().push(row);
+    /// Sends the requests, one chat's in order and chats side by side. After a transient failure
+    /// the rest of that chat's requests wait (unsent, pending) so they do not overtake it.
+    async fn deliver_all(&self, pending: &[Pending<'_, '_>]) -> Vec<Update> {
+        let mut by_chat: BTreeMap<Option<i64>, Vec<(usize, &Pending<'_, '_>)>> = BTreeMap::new();
+        for (at, p) in pending.iter().enumerate() {
+            by_chat.entry(p.chat_id).or_default().push((at, p));
         }
-        let chats = by_chat.into_values().map(|rows| async move {
-            let mut updates = Vec::with_capacity(rows.len());
+        let chats = by_chat.into_values().map(|list| async move {
+            let mut updates = Vec::with_capacity(list.len());
             let mut held_back = false;
-            for row in rows {
+            for (at, p) in list {
                 if held_back {
-                    updates.push(Update::held_back(row));
+                    updates.push(Update::held_back(at, p));
                     continue;
                 }
-                if let Some(update) = self.deliver(row).await {
+                if let Some(update) = self.deliver(at, p).await {
                     held_back = update.status == "pending";
                     updates.push(update);
                 }
@@ -227,32 +233,33 @@ impl Notification {
         join_all(chats).await.into_iter().flatten().collect()
     }
 
-    async fn deliver(&self, row: &Pending) -> Option<Update> {
-        let language: Locale = row.language.as_deref().and_then(|l| l.parse().ok()).unwrap_or_default();
+    async fn deliver(&self, at: usize, p: &Pending<'_, '_>) -> Option<Update> {
+        let language: Locale = p.language.as_deref().and_then(|l| l.parse().ok()).unwrap_or_default();
         let mut update = Update {
-            id: row.id,
+            at,
             status: "pending",
-            chat_id: row.chat_id,
+            chat_id: p.chat_id,
             language: Some(language.as_str().to_owned()),
             text: None,
             tried: 0,
             error: None,
             message_id: None,
         };
-        let Some(chat_id) = row.chat_id else {
-            if row.status == "waiting_link" {
+        let Some(chat_id) = p.chat_id else {
+            if p.stored.as_ref().is_some_and(|(_, status)| status == "waiting_link") {
                 return None;
             }
             update.status = "waiting_link";
             return Some(update);
         };
-        if !row.active {
+        if !p.active {
             update.status = "failed";
             update.error = Some("the staff member is deactivated".into());
             return Some(update);
         }
-        let text = ariza_shared::i18n::render(language, &row.template_key, &row.args.0);
-        let markup = row.markup.as_ref().map(|m| reply_markup(language, &m.0));
+        let item = p.request.item;
+        let text = ariza_shared::i18n::render(language, &item.template, &item.args);
+        let markup = item.markup.as_ref().map(|m| reply_markup(language, m));
         update.tried = 1;
         match self.telegram.send_message_with(chat_id, &text, markup.as_ref()).await {
             Ok(message_id) => {
@@ -277,20 +284,62 @@ impl Notification {
         Some(update)
     }
 
-    /// Records how the sends went. The times are when this statement runs (`clock_timestamp()`),
-    /// after the sends: `now()` would be the start of the transaction, before them.
-    async fn record(tx: &mut PgConnection, updates: &[Update]) -> Result<(), sqlx::Error> {
-        if updates.is_empty() {
-            return Ok(());
+    /// Writes how the sends went: a new row for a request seen for the first time, an update of
+    /// the row an earlier delivery stored otherwise. The times are when the statement runs
+    /// (`clock_timestamp()`), after the sends: `now()` would be the start of the transaction.
+    async fn record(tx: &mut PgConnection, pending: &[Pending<'_, '_>], updates: &[Update]) -> Result<(), sqlx::Error> {
+        let (stored, new): (Vec<&Update>, Vec<&Update>) = updates.iter().partition(|u| pending[u.at].stored.is_some());
+        if !new.is_empty() {
+            Self::insert(tx, pending, &new).await?;
         }
-        let ids: Vec<i64> = updates.iter().map(|u| u.id).collect();
-        let statuses: Vec<&str> = updates.iter().map(|u| u.status).collect();
-        let chats: Vec<Option<i64>> = updates.iter().map(|u| u.chat_id).collect();
-        let langs: Vec<Option<String>> = updates.iter().map(|u| u.language.clone()).collect();
-        let texts: Vec<Option<String>> = updates.iter().map(|u| u.text.clone()).collect();
-        let tried: Vec<i32> = updates.iter().map(|u| u.tried).collect();
-        let errors: Vec<Option<String>> = updates.iter().map(|u| u.error.clone()).collect();
-        let message_ids: Vec<Option<i64>> = updates.iter().map(|u| u.message_id).collect();
+        if !stored.is_empty() {
+            Self::update(tx, pending, &stored).await?;
+        }
+        Ok(())
+    }
+
+    async fn insert(tx: &mut PgConnection, pending: &[Pending<'_, '_>], new: &[&Update]) -> Result<(), sqlx::Error> {
+        let requests: Vec<&Request<'_>> = new.iter().map(|u| pending[u.at].request).collect();
+        let recipients: Vec<_> = requests.iter().map(|r| recipient_columns(&r.item.recipient)).collect();
+        // JSON goes as text, cast in the statement: no `serde_json::Value` is built for it.
+        let args: Vec<String> = requests.iter().map(|r| serde_json::to_string(&r.item.args).unwrap_or_else(|_| "{}".into())).collect();
+        let markups: Vec<Option<String>> =
+            requests.iter().map(|r| r.item.markup.as_ref().and_then(|m| serde_json::to_string(m).ok())).collect();
+        sqlx::query(
+            "INSERT INTO notifications (dedupe_key, application_id, correlation_id, recipient_kind, recipient_id,
+                 template_key, args, markup, language, chat_id, text, status, attempts, last_error,
+                 telegram_message_id, sent_at, updated_at)
+             SELECT u.key, u.app, u.corr, u.kind, u.rid, u.template, u.args::jsonb, u.markup::jsonb, u.language,
+                    u.chat_id, u.text, u.status, u.tried, u.error, u.message_id,
+                    CASE WHEN u.status = 'sent' THEN clock_timestamp() END, clock_timestamp()
+             FROM UNNEST($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],
+                         $9::text[], $10::bigint[], $11::text[], $12::text[], $13::int[], $14::text[], $15::bigint[])
+                  AS u(key, app, corr, kind, rid, template, args, markup, language, chat_id, text, status, tried, error,
+                       message_id)",
+        )
+        .persistent(false)
+        .bind(requests.iter().map(|r| r.item.dedupe_key.as_str()).collect::<Vec<_>>())
+        .bind(requests.iter().map(|r| r.application_id).collect::<Vec<_>>())
+        .bind(requests.iter().map(|r| r.correlation_id).collect::<Vec<_>>())
+        .bind(recipients.iter().map(|r| r.0).collect::<Vec<_>>())
+        .bind(recipients.iter().map(|r| r.1).collect::<Vec<_>>())
+        .bind(requests.iter().map(|r| r.item.template.as_str()).collect::<Vec<_>>())
+        .bind(&args)
+        .bind(&markups)
+        .bind(new.iter().map(|u| u.language.as_deref()).collect::<Vec<_>>())
+        .bind(new.iter().map(|u| u.chat_id).collect::<Vec<_>>())
+        .bind(new.iter().map(|u| u.text.as_deref()).collect::<Vec<_>>())
+        .bind(new.iter().map(|u| u.status).collect::<Vec<_>>())
+        .bind(new.iter().map(|u| u.tried).collect::<Vec<_>>())
+        .bind(new.iter().map(|u| u.error.as_deref()).collect::<Vec<_>>())
+        .bind(new.iter().map(|u| u.message_id).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await
+        .map(drop)
+    }
+
+    async fn update(tx: &mut PgConnection, pending: &[Pending<'_, '_>], stored: &[&Update]) -> Result<(), sqlx::Error> {
+        let ids: Vec<i64> = stored.iter().filter_map(|u| pending[u.at].stored.as_ref().map(|(id, _)| *id)).collect();
         sqlx::query(
             "UPDATE notifications n
              SET status = u.status, chat_id = u.chat_id, language = u.language, text = COALESCE(u.text, n.text),
@@ -302,39 +351,45 @@ impl Notification {
         )
         .persistent(false)
         .bind(&ids)
-        .bind(&statuses)
-        .bind(&chats)
-        .bind(&langs)
-        .bind(&texts)
-        .bind(&tried)
-        .bind(&errors)
-        .bind(&message_ids)
+        .bind(stored.iter().map(|u| u.status).collect::<Vec<_>>())
+        .bind(stored.iter().map(|u| u.chat_id).collect::<Vec<_>>())
+        .bind(stored.iter().map(|u| u.language.as_deref()).collect::<Vec<_>>())
+        .bind(stored.iter().map(|u| u.text.as_deref()).collect::<Vec<_>>())
+        .bind(stored.iter().map(|u| u.tried).collect::<Vec<_>>())
+        .bind(stored.iter().map(|u| u.error.as_deref()).collect::<Vec<_>>())
+        .bind(stored.iter().map(|u| u.message_id).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await
         .map(drop)
     }
 
-    /// Claims, sends and records the batch's rows in one transaction, so the row locks hold from
-    /// the decision to send until the send is recorded.
-    async fn send_batch(&self, requests: &Requests) -> Result<(Vec<Pending>, Vec<Update>), sqlx::Error> {
+    /// Locks, sends and records the batch's requests in one transaction, so the key locks hold
+    /// from the decision to send until the send is recorded. Returns the dedupe keys whose send
+    /// failed for now (their messages are retried) with the error.
+    async fn send_batch(&self, requests: &Requests<'_>) -> Result<HashMap<String, String>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let rows = Self::claim(&mut tx, requests).await?;
-        let updates = self.deliver_all(&rows).await;
-        Self::record(&mut tx, &updates).await?;
+        Self::lock_keys(&mut tx, requests).await?;
+        let pending = Self::claim(&mut tx, requests).await?;
+        let updates = self.deliver_all(&pending).await;
+        Self::record(&mut tx, &pending, &updates).await?;
         tx.commit().await?;
-        Ok((rows, updates))
+        Ok(updates
+            .into_iter()
+            .filter(|u| u.status == "pending")
+            .map(|u| (pending[u.at].request.item.dedupe_key.clone(), u.error.unwrap_or_else(|| "send failed".into())))
+            .collect())
     }
 }
 
 impl Update {
-    /// A row not tried because an earlier message to the same chat failed: it stays pending and
-    /// its message is retried.
-    fn held_back(row: &Pending) -> Self {
+    /// A request not tried because an earlier message to the same chat failed: it stays pending
+    /// and its message is retried.
+    fn held_back(at: usize, p: &Pending<'_, '_>) -> Self {
         Update {
-            id: row.id,
+            at,
             status: "pending",
-            chat_id: row.chat_id,
-            language: row.language.clone(),
+            chat_id: p.chat_id,
+            language: p.language.clone(),
             text: None,
             tried: 0,
             error: Some("an earlier message to the same chat was not sent".into()),
@@ -378,26 +433,15 @@ impl Stage for Notification {
     #[tracing::instrument(skip_all, fields(size = batch.len()))]
     async fn process(&self, batch: &[Incoming<NotificationBatch>]) -> Result<Vec<Outcome>, Unavailable> {
         let requests = Requests::of(batch);
-        let (rows, updates) = match self.send_batch(&requests).await {
-            Ok(done) => done,
+        let failed = match self.send_batch(&requests).await {
+            Ok(failed) => failed,
             Err(e) => return db::fail_all(&e, batch.len()),
         };
         self.telegram.forget_quiet_chats();
-        let failed: HashMap<i64, &str> = updates
-            .iter()
-            .filter(|u| u.status == "pending")
-            .map(|u| (u.id, u.error.as_deref().unwrap_or("send failed")))
-            .collect();
-        let by_key: HashMap<&str, i64> = rows.iter().map(|r| (r.dedupe_key.as_str(), r.id)).collect();
         Ok(batch
             .iter()
             .map(|message| {
-                let error = message
-                    .input
-                    .items
-                    .iter()
-                    .filter_map(|item| by_key.get(item.dedupe_key.as_str()).and_then(|id| failed.get(id)))
-                    .next();
+                let error = message.input.items.iter().find_map(|item| failed.get(&item.dedupe_key));
                 match error {
                     Some(e) => Outcome::Retry(format!("Telegram: {e}")),
                     None => Outcome::Done(Vec::new()),
