@@ -25,23 +25,25 @@ fn langid(locale: Locale) -> LanguageIdentifier {
     }
 }
 
-fn fluent_args(args: &MessageArgs) -> HashMap<Cow<'static, str>, FluentValue<'static>> {
-    args.iter()
-        .map(|(k, v)| {
-            let value = match v {
-                serde_json::Value::Number(n) => n
-                    .as_i64()
-                    .map(FluentValue::from)
-                    .or_else(|| n.as_f64().map(FluentValue::from))
-                    .unwrap_or_else(|| FluentValue::from(n.to_string())),
-                serde_json::Value::String(s) => FluentValue::from(s.clone()),
-                serde_json::Value::Bool(b) => FluentValue::from(if *b { "yes" } else { "no" }),
-                serde_json::Value::Null => FluentValue::from(""),
-                other => FluentValue::from(other.to_string()),
-            };
-            (Cow::Owned(k.clone()), value)
-        })
-        .collect()
+fn fluent_value(value: &serde_json::Value) -> FluentValue<'_> {
+    match value {
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .map(FluentValue::from)
+            .or_else(|| n.as_f64().map(FluentValue::from))
+            .unwrap_or_else(|| FluentValue::from(n.to_string())),
+        serde_json::Value::String(s) => FluentValue::from(s.as_str()),
+        serde_json::Value::Bool(b) => FluentValue::from(if *b { "yes" } else { "no" }),
+        serde_json::Value::Null => FluentValue::from(""),
+        other => FluentValue::from(other.to_string()),
+    }
+}
+
+/// Fluent's arguments, borrowing the values.
+type FluentArgs<'a> = HashMap<Cow<'static, str>, FluentValue<'a>>;
+
+fn fluent_args(args: &MessageArgs) -> FluentArgs<'_> {
+    args.iter().map(|(k, v)| (Cow::Owned(k.clone()), fluent_value(v))).collect()
 }
 
 /// The Fluent sources of each language, as compiled in. Every `.ftl` file under `locales/<lang>/`
@@ -85,7 +87,7 @@ pub fn text(locale: Locale, key: &str, args: &MessageArgs) -> String {
 /// Renders a notification: like [`text`], but an argument that is itself `{"key": ..., "args":
 /// {...}}` is first rendered in the same language, so a reason or a role name arrives translated.
 pub fn render(locale: Locale, key: &str, args: &MessageArgs) -> String {
-    let resolved: MessageArgs = args
+    let resolved: FluentArgs<'_> = args
         .iter()
         .map(|(name, value)| {
             let value = match value.get("key").and_then(serde_json::Value::as_str) {
@@ -95,14 +97,14 @@ pub fn render(locale: Locale, key: &str, args: &MessageArgs) -> String {
                         .and_then(serde_json::Value::as_object)
                         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                         .unwrap_or_default();
-                    serde_json::Value::String(render(locale, nested, &nested_args))
+                    FluentValue::from(render(locale, nested, &nested_args))
                 }
-                None => value.clone(),
+                None => fluent_value(value),
             };
-            (name.clone(), value)
+            (Cow::Owned(name.clone()), value)
         })
         .collect();
-    text(locale, key, &resolved)
+    LOCALES.try_lookup_complete(&langid(locale), key, Some(&resolved)).unwrap_or_else(|| key.to_owned())
 }
 
 /// A nested message argument for [`render`].
