@@ -118,8 +118,9 @@ struct Records {
     actor_staff: Vec<Option<i64>>,
     actor_client: Vec<Option<i64>>,
     actor_roles: Vec<&'static str>,
-    data: Vec<serde_json::Value>,
-    notifications: Vec<serde_json::Value>,
+    /// JSON as text, cast in the statements: no `serde_json::Value` is built for it.
+    data: Vec<String>,
+    notifications: Vec<String>,
 }
 
 impl Records {
@@ -136,14 +137,17 @@ impl Records {
         self.actor_staff.push(actor_staff_id);
         self.actor_client.push(actor_client_id);
         self.actor_roles.push(actor.role().as_str());
-        self.data.push(json!({
-            "correlation_id": correlation_id,
-            "created_by_staff": creator.is_some(),
-            "staff_creator_id": creator.map(|c| c.id),
-            "staff_creator_role": creator.map(|c| c.role.as_str()),
-            "creator_telegram_id": app.creator_telegram_id,
-        }));
-        self.notifications.push(serde_json::to_value(items).unwrap_or_default());
+        self.data.push(
+            json!({
+                "correlation_id": correlation_id,
+                "created_by_staff": creator.is_some(),
+                "staff_creator_id": creator.map(|c| c.id),
+                "staff_creator_role": creator.map(|c| c.role.as_str()),
+                "creator_telegram_id": app.creator_telegram_id,
+            })
+            .to_string(),
+        );
+        self.notifications.push(serde_json::to_string(items).unwrap_or_else(|_| "[]".into()));
     }
 
     async fn write(self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
@@ -153,8 +157,9 @@ impl Records {
         sqlx::query(
             "INSERT INTO workflow_transitions (application_id, request_id, transition, from_state, to_state,
                  actor_staff_id, actor_client_id, actor_role, data, notifications)
-             SELECT id, id, $2, from_state, to_state, actor_staff_id, actor_client_id, actor_role, data, notifications
-             FROM UNNEST($1::uuid[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::jsonb[], $9::jsonb[])
+             SELECT id, id, $2, from_state, to_state, actor_staff_id, actor_client_id, actor_role, data::jsonb,
+                    notifications::jsonb
+             FROM UNNEST($1::uuid[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::text[])
                  AS i(id, from_state, to_state, actor_staff_id, actor_client_id, actor_role, data, notifications)",
         )
         .bind(&self.ids)
@@ -171,8 +176,8 @@ impl Records {
         sqlx::query(
             "UPDATE service_requests r
              SET state = u.to_state, assigned_role = u.role, updated_at = now(),
-                 workflow_data = r.workflow_data || jsonb_build_object('routed', u.data)
-             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) AS u(id, to_state, role, data)
+                 workflow_data = r.workflow_data || jsonb_build_object('routed', u.data::jsonb)
+             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[]) AS u(id, to_state, role, data)
              WHERE r.id = u.id",
         )
         .persistent(false)
