@@ -23,7 +23,15 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument as _;
+
+/// An event about one message, with the fields that identify it: what a span per message would
+/// add to the line, without creating a span for every message that goes through without a word.
+macro_rules! message_event {
+    ($level:ident, $stage:expr, $meta:expr, $($rest:tt)+) => {
+        tracing::$level!(stage = %$stage, correlation_id = %$meta.correlation_id,
+            application_id = $meta.application_id.as_deref().unwrap_or("-"), attempt = $meta.attempt, $($rest)+)
+    };
+}
 
 /// The longest a stage waits for the broker to answer a set-up call before starting again.
 const BROKER_CALL_BOUND: Duration = Duration::from_secs(10);
@@ -328,11 +336,11 @@ async fn process_batch<S: Stage>(
         }
     }
 
-    let settled = deliveries.iter().zip(settles).zip(&metas).map(|((delivery, settle), meta)| {
-        let span = tracing::info_span!("message", stage = %S::NAME, correlation_id = %meta.correlation_id,
-            application_id = meta.application_id.as_deref().unwrap_or("-"), attempt = meta.attempt);
-        settle_one::<S>(&ctx, &publisher, delivery, meta, settle).instrument(span)
-    });
+    let settled = deliveries
+        .iter()
+        .zip(settles)
+        .zip(&metas)
+        .map(|((delivery, settle), meta)| settle_one::<S>(&ctx, &publisher, delivery, meta, settle));
     let settled: Vec<Option<Settled>> = join_all(settled).await;
     let answers: Vec<Answer> = settled.iter().map(|s| if s.is_some() { Answer::Ack } else { Answer::Requeue }).collect();
     match batch.acks.answer(deliveries, &answers).await {
@@ -383,21 +391,21 @@ async fn settle_one<S: Stage>(
             results.into_iter().collect::<Result<(), _>>().map(|()| Settled::Onward)
         }
         Some(Settle::Retry(error)) if meta.attempt >= ctx.settings.amqp.max_attempts => {
-            tracing::error!(error, attempts = meta.attempt, "retries exhausted, dead-lettering");
+            message_event!(error, S::NAME, meta, error, "retries exhausted, dead-lettering");
             let reason = DeadReason::RetriesExhausted;
             dead_letter(publisher, topology, S::NAME, delivery, reason, meta.attempt, &error).await.map(|()| Settled::Dead(reason))
         }
         Some(Settle::Retry(error)) => {
             let tier = retry(publisher, topology, S::NAME, delivery, meta.attempt, &error).await;
             if let Ok(tier) = &tier {
-                tracing::warn!(error, tier_ms = tier, "transient failure, retrying after a delay");
+                message_event!(warn, S::NAME, meta, error, tier_ms = tier, "transient failure, retrying after a delay");
             }
             tier.map(Settled::Retried)
         }
         Some(Settle::Dead(reason, error)) => {
-            tracing::error!(error, reason = reason.as_str(), "dead-lettering");
+            message_event!(error, S::NAME, meta, error, reason = reason.as_str(), "dead-lettering");
             dead_letter(publisher, topology, S::NAME, delivery, reason, meta.attempt, &error).await.map(|()| Settled::Dead(reason))
         }
     };
-    published.map_err(|e| tracing::warn!(error = %e, "publish failed, returning the message to its queue")).ok()
+    published.map_err(|e| message_event!(warn, S::NAME, meta, error = %e, "publish failed, returning the message to its queue")).ok()
 }
