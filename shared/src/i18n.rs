@@ -81,7 +81,12 @@ pub fn try_text(locale: Locale, key: &str, args: &MessageArgs) -> Option<String>
 /// The text of `key` in `locale`, with `args`. A missing key shows the key itself, so nothing
 /// is silently dropped; the locale tests keep that from happening.
 pub fn text(locale: Locale, key: &str, args: &MessageArgs) -> String {
-    try_text(locale, key, args).unwrap_or_else(|| key.to_owned())
+    text_with(locale, key, &fluent_args(args))
+}
+
+/// [`text`] with Fluent's arguments already built.
+fn text_with(locale: Locale, key: &str, args: &FluentArgs<'_>) -> String {
+    LOCALES.try_lookup_complete(&langid(locale), key, Some(args)).unwrap_or_else(|| key.to_owned())
 }
 
 /// Renders a notification: like [`text`], but an argument that is itself `{"key": ..., "args":
@@ -104,7 +109,7 @@ pub fn render(locale: Locale, key: &str, args: &MessageArgs) -> String {
             (Cow::Owned(name.clone()), value)
         })
         .collect();
-    LOCALES.try_lookup_complete(&langid(locale), key, Some(&resolved)).unwrap_or_else(|| key.to_owned())
+    text_with(locale, key, &resolved)
 }
 
 /// A nested message argument for [`render`].

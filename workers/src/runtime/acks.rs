@@ -88,8 +88,9 @@ impl Acks {
     /// work on the channel.
     pub async fn answer(&self, batch: &[Delivery], answers: &[Answer]) -> Result<Acked, lapin::Error> {
         debug_assert_eq!(batch.len(), answers.len());
-        // Frames go out in the order they are asked for; the lock keeps a `multiple` ack from
-        // overtaking a requeue it would otherwise cover.
+        // Held from the decision to the frames and the mark: a batch that finds itself the oldest
+        // unanswered one stays so until its `multiple` ack is out. Frames go out in the order
+        // they are asked for, so the requeues below go before the ack that follows them.
         let mut state = self.state.lock().await;
         for (delivery, _) in batch.iter().zip(answers).filter(|(_, a)| **a == Answer::Requeue) {
             delivery.acker.nack(BasicNackOptions { requeue: true, multiple: false }).await?;

@@ -288,12 +288,18 @@ impl Notification {
     /// the row an earlier delivery stored otherwise. The times are when the statement runs
     /// (`clock_timestamp()`), after the sends: `now()` would be the start of the transaction.
     async fn record(tx: &mut PgConnection, pending: &[Pending<'_, '_>], updates: &[Update]) -> Result<(), sqlx::Error> {
-        let (stored, new): (Vec<&Update>, Vec<&Update>) = updates.iter().partition(|u| pending[u.at].stored.is_some());
+        let (mut new, mut stored): (Vec<&Update>, Vec<(i64, &Update)>) = (Vec::new(), Vec::new());
+        for update in updates {
+            match &pending[update.at].stored {
+                Some((id, _)) => stored.push((*id, update)),
+                None => new.push(update),
+            }
+        }
         if !new.is_empty() {
             Self::insert(tx, pending, &new).await?;
         }
         if !stored.is_empty() {
-            Self::update(tx, pending, &stored).await?;
+            Self::update(tx, &stored).await?;
         }
         Ok(())
     }
@@ -338,8 +344,8 @@ impl Notification {
         .map(drop)
     }
 
-    async fn update(tx: &mut PgConnection, pending: &[Pending<'_, '_>], stored: &[&Update]) -> Result<(), sqlx::Error> {
-        let ids: Vec<i64> = stored.iter().filter_map(|u| pending[u.at].stored.as_ref().map(|(id, _)| *id)).collect();
+    /// Updates the rows an earlier delivery stored, by id.
+    async fn update(tx: &mut PgConnection, stored: &[(i64, &Update)]) -> Result<(), sqlx::Error> {
         sqlx::query(
             "UPDATE notifications n
              SET status = u.status, chat_id = u.chat_id, language = u.language, text = COALESCE(u.text, n.text),
@@ -350,14 +356,14 @@ impl Notification {
              WHERE n.id = u.id AND n.status IN ('pending', 'waiting_link')",
         )
         .persistent(false)
-        .bind(&ids)
-        .bind(stored.iter().map(|u| u.status).collect::<Vec<_>>())
-        .bind(stored.iter().map(|u| u.chat_id).collect::<Vec<_>>())
-        .bind(stored.iter().map(|u| u.language.as_deref()).collect::<Vec<_>>())
-        .bind(stored.iter().map(|u| u.text.as_deref()).collect::<Vec<_>>())
-        .bind(stored.iter().map(|u| u.tried).collect::<Vec<_>>())
-        .bind(stored.iter().map(|u| u.error.as_deref()).collect::<Vec<_>>())
-        .bind(stored.iter().map(|u| u.message_id).collect::<Vec<_>>())
+        .bind(stored.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+        .bind(stored.iter().map(|(_, u)| u.status).collect::<Vec<_>>())
+        .bind(stored.iter().map(|(_, u)| u.chat_id).collect::<Vec<_>>())
+        .bind(stored.iter().map(|(_, u)| u.language.as_deref()).collect::<Vec<_>>())
+        .bind(stored.iter().map(|(_, u)| u.text.as_deref()).collect::<Vec<_>>())
+        .bind(stored.iter().map(|(_, u)| u.tried).collect::<Vec<_>>())
+        .bind(stored.iter().map(|(_, u)| u.error.as_deref()).collect::<Vec<_>>())
+        .bind(stored.iter().map(|(_, u)| u.message_id).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await
         .map(drop)
