@@ -2,7 +2,7 @@
 //! environment variables on top (`ARIZA__DATABASE__URL`, `ARIZA__TELEGRAM__TOKEN`, ...). Secrets are
 //! [`SecretString`]s: they print as `[REDACTED]` and are exposed only where they are used.
 
-use crate::topology::Topology;
+use crate::topology::{Stage, Topology};
 use config::{Config, Environment, File, FileFormat};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -49,6 +49,8 @@ pub struct PipelineSettings {
     pub batch_max: usize,
     pub batch_linger_ms: u64,
     pub concurrency: usize,
+    /// The notification stage's own `concurrency`: its batches wait for Telegram.
+    pub notification_concurrency: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -216,8 +218,11 @@ impl Settings {
         if self.amqp.retry_tiers_ms.is_empty() {
             return bad("amqp.retry_tiers_ms needs at least one tier");
         }
-        if self.amqp.max_attempts == 0 || self.pipeline.batch_max == 0 || self.pipeline.concurrency == 0 {
-            return bad("amqp.max_attempts, pipeline.batch_max and pipeline.concurrency must be positive");
+        let pipeline = &self.pipeline;
+        if self.amqp.max_attempts == 0 || pipeline.batch_max == 0 || pipeline.concurrency == 0 || pipeline.notification_concurrency == 0 {
+            return bad(
+                "amqp.max_attempts, pipeline.batch_max, pipeline.concurrency and pipeline.notification_concurrency must be positive",
+            );
         }
         if self.bot.page_size == 0 || self.bot.page_size > 20 {
             return bad("bot.page_size must be between 1 and 20");
@@ -277,6 +282,14 @@ impl AmqpSettings {
 impl PipelineSettings {
     pub fn batch_linger(&self) -> Duration {
         Duration::from_millis(self.batch_linger_ms)
+    }
+
+    /// How many batches `stage` works on at the same time, per process.
+    pub fn concurrency_of(&self, stage: Stage) -> usize {
+        match stage {
+            Stage::Notification => self.notification_concurrency,
+            _ => self.concurrency,
+        }
     }
 }
 

@@ -90,7 +90,7 @@ async fn copies_of_one_notification_in_batches_running_at_once_send_it_once() {
     // that run side by side, and only the dedupe keys' locks keep them from all sending.
     let env = TestEnv::with_settings(|s| {
         s.pipeline.batch_max = 1;
-        s.pipeline.concurrency = 4;
+        s.pipeline.notification_concurrency = 4;
     })
     .await;
     let batch = NotificationBatch {

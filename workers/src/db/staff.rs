@@ -88,12 +88,12 @@ pub async fn deactivate(pool: &PgPool, telegram_id: i64) -> Result<bool, sqlx::E
 }
 
 /// The staff members with these Telegram ids (active or not).
-pub async fn by_telegram_ids(pool: &PgPool, ids: &[i64]) -> Result<Vec<StaffMember>, sqlx::Error> {
+pub async fn by_telegram_ids(db: impl sqlx::PgExecutor<'_>, ids: &[i64]) -> Result<Vec<StaffMember>, sqlx::Error> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, telegram_id, full_name, role, language, active FROM staff WHERE telegram_id = ANY($1)",
     )
     .bind(ids)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     rows.into_iter().map(TryInto::try_into).collect()
 }

@@ -124,7 +124,7 @@ async fn consume<S: Stage>(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let queue = ctx.topology.queue(S::NAME);
-    let permits = Arc::new(Semaphore::new(ctx.settings.pipeline.concurrency));
+    let permits = Arc::new(Semaphore::new(ctx.settings.pipeline.concurrency_of(S::NAME)));
     // One per consume channel: its delivery tags start at 1.
     let acks = Arc::new(Acks::new());
 

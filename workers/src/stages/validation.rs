@@ -51,20 +51,28 @@ impl Stage for Validation {
             .collect();
         // New phone numbers in corrections, to tell whether another client already has one.
         let new_phones: Vec<String> = batch.iter().filter_map(|m| corrected_phone(&m.input)).collect();
+        // One connection for the look-ups, and no statement for a look-up with nothing to find:
+        // under light load a batch is one or two requests, and each statement is a round trip.
         let lookups = async {
-            let staff = staff::by_telegram_ids(&self.pool, &telegram_ids).await?;
-            let clients: Vec<(i64, Option<i64>)> =
+            let mut conn = self.pool.acquire().await?;
+            let staff = staff::by_telegram_ids(&mut *conn, &telegram_ids).await?;
+            let clients: Vec<(i64, Option<i64>)> = if client_ids.is_empty() {
+                Vec::new()
+            } else {
                 sqlx::query_as("SELECT id, telegram_chat_id FROM clients WHERE id = ANY($1)")
                     .persistent(false)
                     .bind(&client_ids)
-                    .fetch_all(&self.pool)
-                    .await?;
+                    .fetch_all(&mut *conn)
+                    .await?
+            };
             let owners: Vec<(String, i64)> = if new_phones.is_empty() {
                 Vec::new()
             } else {
                 sqlx::query_as("SELECT phone, id FROM clients WHERE phone = ANY($1)")
                     .persistent(false)
-                    .bind(&new_phones).fetch_all(&self.pool).await?
+                    .bind(&new_phones)
+                    .fetch_all(&mut *conn)
+                    .await?
             };
             Ok::<_, sqlx::Error>((staff, clients, owners))
         };
