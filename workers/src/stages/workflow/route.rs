@@ -18,9 +18,9 @@ use std::collections::HashMap;
 type RoutedBefore = (uuid::Uuid, String, Option<Json<Vec<NotificationRequest>>>);
 
 /// Routes a run of new applications with a few statements for the whole run: one lock of all
-/// their rows, one look-up of what was routed before, one insert of the transitions and one update
-/// of the applications. Returns one result per route, in order; a route delivered twice (also
-/// twice in one run) publishes the same notifications and is recorded once.
+/// their rows, one look-up of what was routed before, and one statement that inserts the
+/// transitions and updates the applications. Returns one result per route, in order; a route
+/// delivered twice (also twice in one run) publishes the same notifications and is recorded once.
 pub(super) async fn apply_many(
     tx: &mut PgConnection,
     cache: &mut ParticipantCache,
@@ -107,8 +107,8 @@ fn creator_of(app: &App) -> ActorRef {
     }
 }
 
-/// The routes of a run as columns, for one insert of their transitions and one update of their
-/// applications.
+/// The routes of a run as columns, for the statement that inserts their transitions and updates
+/// their applications.
 #[derive(Default)]
 struct Records {
     ids: Vec<uuid::Uuid>,
@@ -154,14 +154,24 @@ impl Records {
         if self.ids.is_empty() {
             return Ok(());
         }
+        // One statement: the transitions are inserted by its `WITH`, which runs to completion
+        // whether or not the update reads it.
         sqlx::query(
-            "INSERT INTO workflow_transitions (application_id, request_id, transition, from_state, to_state,
-                 actor_staff_id, actor_client_id, actor_role, data, notifications)
-             SELECT id, id, $2, from_state, to_state, actor_staff_id, actor_client_id, actor_role, data::jsonb,
-                    notifications::jsonb
-             FROM UNNEST($1::uuid[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::text[])
-                 AS i(id, from_state, to_state, actor_staff_id, actor_client_id, actor_role, data, notifications)",
+            "WITH transitions AS (
+                 INSERT INTO workflow_transitions (application_id, request_id, transition, from_state, to_state,
+                     actor_staff_id, actor_client_id, actor_role, data, notifications)
+                 SELECT id, id, $2, from_state, to_state, actor_staff_id, actor_client_id, actor_role, data::jsonb,
+                        notifications::jsonb
+                 FROM UNNEST($1::uuid[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::text[])
+                     AS i(id, from_state, to_state, actor_staff_id, actor_client_id, actor_role, data, notifications)
+             )
+             UPDATE service_requests r
+             SET state = u.to_state, assigned_role = u.role, updated_at = now(),
+                 workflow_data = r.workflow_data || jsonb_build_object('routed', u.data::jsonb)
+             FROM UNNEST($1::uuid[], $4::text[], $10::text[], $8::text[]) AS u(id, to_state, role, data)
+             WHERE r.id = u.id",
         )
+        .persistent(false)
         .bind(&self.ids)
         .bind(TransitionName::Route.as_str())
         .bind(&self.from)
@@ -171,20 +181,7 @@ impl Records {
         .bind(&self.actor_roles)
         .bind(&self.data)
         .bind(&self.notifications)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE service_requests r
-             SET state = u.to_state, assigned_role = u.role, updated_at = now(),
-                 workflow_data = r.workflow_data || jsonb_build_object('routed', u.data::jsonb)
-             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[]) AS u(id, to_state, role, data)
-             WHERE r.id = u.id",
-        )
-        .persistent(false)
-        .bind(&self.ids)
-        .bind(&self.to)
         .bind(&self.roles)
-        .bind(&self.data)
         .execute(&mut *tx)
         .await?;
         Ok(())
