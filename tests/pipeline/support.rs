@@ -130,7 +130,7 @@ impl TestEnv {
             .await
             .expect("serve /metrics")
             .expect("a bound metrics address");
-        let pool = ariza_workers::db::pool(&settings.database).expect("pool");
+        let pool = ariza_workers::db::stage_pool(&settings.database).expect("pool");
         ariza_workers::db::migrate(&pool).await.expect("migrations");
         let mut pipeline = Pipeline::with_pool(settings.clone(), pool.clone()).expect("pipeline");
         if let Some(hook) = hook {

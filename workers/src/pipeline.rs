@@ -78,7 +78,7 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
-        let pool = db::pool(&settings.database)?;
+        let pool = db::stage_pool(&settings.database)?;
         Self::with_pool(settings, pool)
     }
 

@@ -15,22 +15,43 @@ use std::time::Duration;
 /// The migrations in `migrations/`, compiled in.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
-/// A pool that connects lazily, so a worker starts (and waits, breaker open) while the database
+/// A pool that connects lazily, so a process starts (and waits, breaker open) while the database
 /// is down instead of refusing to start.
-///
-/// The stages' look-ups of a batch by key (`WHERE id = ANY($1)`, `UPDATE … FROM UNNEST`) are not
-/// kept as prepared statements ([`sqlx::query::Query::persistent`] `false`): PostgreSQL plans them
-/// for each batch. A prepared statement switches to a generic plan after a few runs, and a
-/// generic plan made while a table was small (a fresh database, before its first `ANALYZE`)
-/// scans the whole table for every batch for as long as the connection lives.
 pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
-    let options = PgConnectOptions::from_str(settings.url.expose_secret())
+    Ok(pool_with(settings, connect_options(settings)?))
+}
+
+/// The pool of the pipeline's components (stages, archiver, alerts), lazy like [`pool`], whose
+/// sessions plan each statement once.
+///
+/// Every statement the stages run finds its rows by key (`WHERE id = ANY($1)`, `UPDATE … FROM
+/// UNNEST`, inserts), and is kept as a prepared statement with one generic plan for the life of
+/// the connection (`plan_cache_mode` `force_generic_plan`): under light load a batch is one or two
+/// messages, and planning each batch's statements again cost PostgreSQL more than running them.
+/// A generic plan made while a table is small (a fresh database, before its first `ANALYZE`)
+/// would scan the whole table for as long as the connection lives, so these sessions plan no
+/// sequential scan where an index can serve (`enable_seqscan` off), and no JIT compilation (the
+/// cost of a scan that has no index to use instead then crosses its thresholds).
+pub fn stage_pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
+    let options = connect_options(settings)?.options([
+        ("plan_cache_mode", "force_generic_plan"),
+        ("enable_seqscan", "off"),
+        ("jit", "off"),
+    ]);
+    Ok(pool_with(settings, options))
+}
+
+fn connect_options(settings: &DatabaseSettings) -> anyhow::Result<PgConnectOptions> {
+    Ok(PgConnectOptions::from_str(settings.url.expose_secret())
         .context("database.url is not a PostgreSQL URL")?
-        .application_name("ariza");
-    Ok(PgPoolOptions::new()
+        .application_name("ariza"))
+}
+
+fn pool_with(settings: &DatabaseSettings, options: PgConnectOptions) -> PgPool {
+    PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
-        .connect_lazy_with(options))
+        .connect_lazy_with(options)
 }
 
 /// Applies the migrations that have not run yet.

@@ -135,8 +135,7 @@ struct Update {
 
 impl Notification {
     /// Locks the batch's dedupe keys for the rest of the transaction, in one order for everyone.
-    /// A concurrent batch with a key in common waits here until this one commits. Kept prepared
-    /// (one round trip a batch instead of two): it reads no table, so no plan of it can scan one.
+    /// A concurrent batch with a key in common waits here until this one commits.
     async fn lock_keys(tx: &mut PgConnection, requests: &Requests<'_>) -> Result<(), sqlx::Error> {
         sqlx::query(
             "SELECT pg_advisory_xact_lock(h)
@@ -156,7 +155,6 @@ impl Notification {
     async fn claim<'r, 'a>(tx: &mut PgConnection, requests: &'r Requests<'a>) -> Result<Vec<Pending<'r, 'a>>, sqlx::Error> {
         if !requests.clients.is_empty() {
             sqlx::query("SELECT id FROM clients WHERE id = ANY($1) ORDER BY id FOR SHARE")
-                .persistent(false)
                 .bind(&requests.clients)
                 .execute(&mut *tx)
                 .await?;
@@ -185,7 +183,6 @@ impl Notification {
              LEFT JOIN notifications n ON n.dedupe_key = q.key
              ORDER BY q.at",
         )
-        .persistent(false)
         .bind(requests.keys())
         .bind(&kinds)
         .bind(&ids)
@@ -304,8 +301,7 @@ impl Notification {
         Ok(())
     }
 
-    /// Inserts the rows of requests seen for the first time. Kept prepared, like the lock: an
-    /// insert from the bound arrays reads no table.
+    /// Inserts the rows of requests seen for the first time.
     async fn insert(tx: &mut PgConnection, pending: &[Pending<'_, '_>], new: &[&Update]) -> Result<(), sqlx::Error> {
         let requests: Vec<&Request<'_>> = new.iter().map(|u| pending[u.at].request).collect();
         let recipients: Vec<_> = requests.iter().map(|r| recipient_columns(&r.item.recipient)).collect();
@@ -356,7 +352,6 @@ impl Notification {
                   AS u(id, status, chat_id, language, text, tried, error, message_id)
              WHERE n.id = u.id AND n.status IN ('pending', 'waiting_link')",
         )
-        .persistent(false)
         .bind(stored.iter().map(|(id, _)| *id).collect::<Vec<_>>())
         .bind(stored.iter().map(|(_, u)| u.status).collect::<Vec<_>>())
         .bind(stored.iter().map(|(_, u)| u.chat_id).collect::<Vec<_>>())

@@ -60,7 +60,6 @@ impl Stage for Validation {
                 Vec::new()
             } else {
                 sqlx::query_as("SELECT id, telegram_chat_id FROM clients WHERE id = ANY($1)")
-                    .persistent(false)
                     .bind(&client_ids)
                     .fetch_all(&mut *conn)
                     .await?
@@ -69,7 +68,6 @@ impl Stage for Validation {
                 Vec::new()
             } else {
                 sqlx::query_as("SELECT phone, id FROM clients WHERE phone = ANY($1)")
-                    .persistent(false)
                     .bind(&new_phones)
                     .fetch_all(&mut *conn)
                     .await?

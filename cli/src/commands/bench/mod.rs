@@ -116,7 +116,7 @@ pub async fn run(args: Args, settings: Settings) -> anyhow::Result<ExitCode> {
     );
 
     setup::recreate_database(&settings, &args.database).await?;
-    let pool = ariza_workers::db::pool(&settings.database)?;
+    let pool = ariza_workers::db::stage_pool(&settings.database)?;
     ariza_workers::db::migrate(&pool).await?;
     let staff = setup::register_staff(&pool).await?;
     let watch_pool = setup::watch_pool(&settings)?;

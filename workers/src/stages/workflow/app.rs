@@ -94,7 +94,6 @@ pub(super) async fn lock_many(
          ORDER BY r.id
          FOR UPDATE OF r",
     )
-    .persistent(false)
     .bind(ids)
     .fetch_all(&mut *tx)
     .await?;

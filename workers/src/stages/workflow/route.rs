@@ -32,7 +32,6 @@ pub(super) async fn apply_many(
     let before: Vec<RoutedBefore> = sqlx::query_as(
         "SELECT request_id, from_state, notifications FROM workflow_transitions WHERE request_id = ANY($1)",
     )
-    .persistent(false)
     .bind(&ids)
     .fetch_all(&mut *tx)
     .await?;
@@ -171,7 +170,6 @@ impl Records {
              FROM UNNEST($1::uuid[], $4::text[], $10::text[], $8::text[]) AS u(id, to_state, role, data)
              WHERE r.id = u.id",
         )
-        .persistent(false)
         .bind(&self.ids)
         .bind(TransitionName::Route.as_str())
         .bind(&self.from)
