@@ -10,5 +10,6 @@ mod creation;
 mod dead_letters;
 mod failures;
 mod metrics;
+mod plans;
 mod processes;
 mod workflow;
