@@ -26,8 +26,8 @@ fn created_tables() -> Vec<String> {
     tables
 }
 
-/// The schema as text rows: relations, columns, constraints and indexes of `public`, without
-/// sqlx's bookkeeping table. Two equal snapshots mean the same schema.
+/// The schema as text rows: relations, columns, per-column compression methods, constraints and
+/// indexes of `public`, without sqlx's bookkeeping table. Two equal snapshots mean the same schema.
 async fn schema(pool: &PgPool) -> Vec<String> {
     sqlx::query_scalar(
         "SELECT format('relation %s %s', c.relname, c.relkind)
@@ -41,6 +41,10 @@ async fn schema(pool: &PgPool) -> Vec<String> {
          SELECT format('constraint %s.%s %s', t.relname, k.conname, pg_get_constraintdef(k.oid))
            FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
           WHERE n.nspname = 'public' AND t.relname <> '_sqlx_migrations'
+         UNION ALL
+         SELECT format('compression %s.%s %s', c.relname, a.attname, a.attcompression)
+           FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped AND a.attcompression <> ''
          UNION ALL
          SELECT format('index %s', indexdef) FROM pg_indexes
           WHERE schemaname = 'public' AND tablename <> '_sqlx_migrations'

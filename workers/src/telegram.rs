@@ -13,7 +13,7 @@ use ariza_shared::metrics::catalogue as m;
 use metrics::{Counter, Histogram};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -46,6 +46,9 @@ pub struct TelegramClient {
     http: reqwest::Client,
     base_url: String,
     token: SecretString,
+    /// `sendMessage`'s URL, parsed once (`None` when the base URL is not one: each send then fails
+    /// as a transient error, as any other request would). Holds the token: never log it.
+    send_message_url: Option<reqwest::Url>,
     limits: Option<Limits>,
     paused_until: Mutex<Option<Instant>>,
     metrics: SendMetrics,
@@ -83,15 +86,37 @@ impl std::fmt::Debug for TelegramClient {
     }
 }
 
+/// `sendMessage`'s parameters, serialised once per message (and sent again as they are after a 429).
+#[derive(Serialize)]
+struct SendMessageBody<'a> {
+    chat_id: i64,
+    text: &'a str,
+    link_preview_options: LinkPreviewOptions,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_markup: Option<&'a serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct LinkPreviewOptions {
+    is_disabled: bool,
+}
+
 #[derive(Deserialize)]
 struct ApiResponse {
     ok: bool,
+    /// Only the field ariza uses of the sent `Message`; the rest is skipped, not built.
     #[serde(default)]
-    result: Option<serde_json::Value>,
+    result: Option<SentMessage>,
     #[serde(default)]
     description: Option<String>,
     #[serde(default)]
     parameters: Option<ResponseParameters>,
+}
+
+#[derive(Deserialize)]
+struct SentMessage {
+    #[serde(default)]
+    message_id: i64,
 }
 
 #[derive(Deserialize)]
@@ -111,10 +136,13 @@ impl TelegramClient {
                 .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN));
             Limits { global: RateLimiter::direct(Quota::per_second(global)), per_chat: RateLimiter::keyed(per_chat) }
         });
+        let base_url = settings.api_base_url.trim_end_matches('/').to_owned();
+        let send_message_url = reqwest::Url::parse(&method_url(&base_url, &settings.token, "sendMessage")).ok();
         Ok(Self {
             http,
-            base_url: settings.api_base_url.trim_end_matches('/').to_owned(),
+            base_url,
             token: settings.token.clone(),
+            send_message_url,
             limits,
             paused_until: Mutex::new(None),
             metrics: SendMetrics::new(),
@@ -123,7 +151,7 @@ impl TelegramClient {
 
     /// `{base}/bot{token}/{method}`. Holds the token: never log it.
     fn url(&self, method: &str) -> String {
-        format!("{}/bot{}/{method}", self.base_url, self.token.expose_secret())
+        method_url(&self.base_url, &self.token, method)
     }
 
     async fn wait_while_paused(&self) {
@@ -157,10 +185,8 @@ impl TelegramClient {
         text: &str,
         reply_markup: Option<&serde_json::Value>,
     ) -> Result<i64, SendError> {
-        let mut body = serde_json::json!({ "chat_id": chat_id, "text": text, "link_preview_options": { "is_disabled": true } });
-        if let Some(markup) = reply_markup {
-            body["reply_markup"] = markup.clone();
-        }
+        let body = SendMessageBody { chat_id, text, link_preview_options: LinkPreviewOptions { is_disabled: true }, reply_markup };
+        let body = serde_json::to_vec(&body).map_err(|e| SendError::Rejected(format!("encoding the message: {e}")))?;
         let mut retry_afters = 0;
         loop {
             self.wait_while_paused().await;
@@ -169,7 +195,11 @@ impl TelegramClient {
                 limits.global.until_ready().await;
             }
             let started = Instant::now();
-            let response = self.http.post(self.url("sendMessage")).json(&body).send().await;
+            let request = match &self.send_message_url {
+                Some(url) => self.http.post(url.clone()),
+                None => self.http.post(self.url("sendMessage")),
+            };
+            let response = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone()).send().await;
             let response = match response {
                 Ok(r) => r,
                 // without_url: the URL holds the token.
@@ -193,9 +223,7 @@ impl TelegramClient {
             match status {
                 200 => {
                     return match parsed {
-                        Some(ApiResponse { ok: true, result: Some(result), .. }) => {
-                            Ok(result.get("message_id").and_then(serde_json::Value::as_i64).unwrap_or_default())
-                        }
+                        Some(ApiResponse { ok: true, result: Some(result), .. }) => Ok(result.message_id),
                         _ => Err(SendError::Transient(format!("unexpected answer: {description}"))),
                     };
                 }
@@ -232,4 +260,9 @@ impl TelegramClient {
             limits.per_chat.retain_recent();
         }
     }
+}
+
+/// `{base}/bot{token}/{method}`. Holds the token: never log it.
+fn method_url(base_url: &str, token: &SecretString, method: &str) -> String {
+    format!("{base_url}/bot{}/{method}", token.expose_secret())
 }
