@@ -1,8 +1,9 @@
--- The notifications a transition, refusal or registration published are stored beside it as JSONB
--- of 1 to 3 KB, over PostgreSQL's 2 KB threshold for compressing a value in place. The default
--- method, pglz, showed in a profile of the benchmark's database (about 2.5% of PostgreSQL's CPU,
--- one compression per application); lz4 compresses the same values several times faster. A server
--- built without lz4 keeps pglz: the statement is skipped with a notice.
+-- The notifications a transition, refusal or registration published are stored beside it as JSONB:
+-- for a new application about 1.7 KB of JSON, which takes the row over PostgreSQL's 2 KB threshold,
+-- so the value is compressed in place. The default method, pglz, showed in a profile of the
+-- benchmark's database (about 2.5% of PostgreSQL's CPU, one compression per application); lz4
+-- compresses the same values several times faster. A server built without lz4 keeps pglz: the
+-- statements are skipped with a notice.
 DO $$
 BEGIN
     ALTER TABLE workflow_transitions ALTER COLUMN notifications SET COMPRESSION lz4;

@@ -95,6 +95,17 @@ async fn a_linked_client_is_told_in_their_language_that_staff_created_it() {
     assert_eq!(to_client.len(), 1, "{to_client:?}");
     assert!(to_client[0].text.contains("Ваша заявка на подключение"), "{}", to_client[0].text);
     assert!(to_client[0].text.contains("создал для вас наш сотрудник"), "{}", to_client[0].text);
+    // The row keeps the id Telegram gave the message, and the request asked for no link preview.
+    let stored: Option<i64> = sqlx::query_scalar(
+        "SELECT telegram_message_id FROM notifications WHERE application_id = $1 AND recipient_kind = 'client' AND status = 'sent'",
+    )
+    .bind(req.application_id.0)
+    .fetch_one(&env.pool)
+    .await
+    .expect("the client's notification");
+    assert_eq!(stored, Some(to_client[0].message_id));
+    let call = env.bot.calls_of("sendMessage").into_iter().find(|c| c.body["chat_id"] == 77_001).expect("the call");
+    assert_eq!(call.body["link_preview_options"]["is_disabled"], true, "{:?}", call.body);
     let method: String = sqlx::query_scalar("SELECT selection_method FROM client_selection_data WHERE application_id = $1")
         .bind(req.application_id.0)
         .fetch_one(&env.pool)
