@@ -8,6 +8,7 @@ use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::{LanguageIdentifier, Loader, langid, static_loader};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 static_loader! {
     static LOCALES = {
@@ -92,24 +93,51 @@ fn text_with(locale: Locale, key: &str, args: &FluentArgs<'_>) -> String {
 /// Renders a notification: like [`text`], but an argument that is itself `{"key": ..., "args":
 /// {...}}` is first rendered in the same language, so a reason or a role name arrives translated.
 pub fn render(locale: Locale, key: &str, args: &MessageArgs) -> String {
-    let resolved: FluentArgs<'_> = args
-        .iter()
+    render_with(locale, key, args.iter())
+}
+
+fn render_with<'a>(locale: Locale, key: &str, args: impl Iterator<Item = (&'a String, &'a serde_json::Value)>) -> String {
+    let resolved: FluentArgs<'a> = args
         .map(|(name, value)| {
             let value = match value.get("key").and_then(serde_json::Value::as_str) {
-                Some(nested) => {
-                    let nested_args: MessageArgs = value
-                        .get("args")
-                        .and_then(serde_json::Value::as_object)
-                        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                        .unwrap_or_default();
-                    FluentValue::from(render(locale, nested, &nested_args))
-                }
+                Some(nested) => match value.get("args").and_then(serde_json::Value::as_object) {
+                    Some(nested_args) if !nested_args.is_empty() => {
+                        FluentValue::from(render_with(locale, nested, nested_args.iter()))
+                    }
+                    _ => FluentValue::from(plain_text(locale, nested)),
+                },
                 None => fluent_value(value),
             };
             (Cow::Owned(name.clone()), value)
         })
         .collect();
     text_with(locale, key, &resolved)
+}
+
+/// Every key's text without arguments, in each language, rendered on first use: the role, state
+/// and action names that notifications nest in their arguments, and the buttons, are asked for
+/// thousands of times a second under load, and never change.
+static PLAIN: LazyLock<HashMap<Locale, HashMap<String, String>>> = LazyLock::new(|| {
+    let mut keys = std::collections::BTreeSet::new();
+    for locale in Locale::ALL {
+        keys.append(&mut defined_keys(*locale));
+    }
+    Locale::ALL
+        .iter()
+        .map(|locale| {
+            let texts = keys.iter().map(|key| (key.clone(), text_with(*locale, key, &FluentArgs::new()))).collect();
+            (*locale, texts)
+        })
+        .collect()
+});
+
+/// The text of `key` without arguments: from [`PLAIN`], or rendered now for a key it does not
+/// hold (an attribute, or a key no language defines), exactly as [`text`] would.
+fn plain_text(locale: Locale, key: &str) -> Cow<'static, str> {
+    match PLAIN.get(&locale).and_then(|texts| texts.get(key)) {
+        Some(text) => Cow::Borrowed(text.as_str()),
+        None => Cow::Owned(text_with(locale, key, &FluentArgs::new())),
+    }
 }
 
 /// A nested message argument for [`render`].
@@ -119,7 +147,7 @@ pub fn nested(key: &str, args: &MessageArgs) -> serde_json::Value {
 
 /// The text of a key without arguments.
 pub fn plain(locale: Locale, key: &str) -> String {
-    text(locale, key, &MessageArgs::new())
+    plain_text(locale, key).into_owned()
 }
 
 #[cfg(test)]
@@ -211,6 +239,36 @@ mod tests {
         assert!(uz.contains("Ism-familiya juda uzun") && uz.contains("120"), "{uz}");
         let ru = render(Locale::Ru, "app-created-rejected", &args);
         assert!(ru.contains("Имя слишком длинное"), "{ru}");
+    }
+
+    #[test]
+    fn the_texts_kept_without_arguments_are_those_rendered_now() {
+        for locale in Locale::ALL {
+            let keys = keys_of(locale.as_str());
+            assert!(keys.contains("role-manager"), "{locale}: {keys:?}");
+            for key in keys {
+                assert_eq!(plain(*locale, &key), text(*locale, &key, &MessageArgs::new()), "{locale} {key}");
+            }
+            // Neither language defines it: rendered now, and shown as the key, as `text` does.
+            assert_eq!(plain(*locale, "no-such-key"), "no-such-key");
+        }
+    }
+
+    #[test]
+    fn nested_arguments_without_arguments_of_their_own_are_rendered_in_the_same_language() {
+        // One nested argument with empty arguments, one with none at all.
+        let mut args = MessageArgs::new();
+        args.insert("name".into(), nested("error-name-too-long", &MessageArgs::new()));
+        args.insert("role".into(), serde_json::json!({ "key": "role-manager" }));
+        for locale in Locale::ALL {
+            let mut plain_args = MessageArgs::new();
+            plain_args.insert("name".into(), serde_json::json!(plain(*locale, "error-name-too-long")));
+            plain_args.insert("role".into(), serde_json::json!(plain(*locale, "role-manager")));
+            let rendered = render(*locale, "bot-app-by-staff", &args);
+            assert_eq!(rendered, text(*locale, "bot-app-by-staff", &plain_args));
+            assert!(rendered.contains(&plain(*locale, "role-manager")), "{rendered}");
+        }
+        assert_ne!(plain(Locale::Uz, "role-manager"), plain(Locale::Ru, "role-manager"));
     }
 
     #[test]

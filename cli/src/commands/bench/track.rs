@@ -72,7 +72,7 @@ pub struct Progress {
 impl Tracker {
     /// A tracker for `n` requests numbered from `first_seq`, their application ids chosen up front.
     pub fn new(n: usize, first_seq: usize) -> Self {
-        let ids: Vec<Uuid> = (0..n).map(|_| Uuid::new_v4()).collect();
+        let ids: Vec<Uuid> = (0..n).map(|_| ApplicationId::new().0).collect();
         let inner = Inner {
             index: ids.iter().enumerate().map(|(i, id)| (*id, i)).collect(),
             sent_at: vec![None; n],
