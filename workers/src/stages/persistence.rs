@@ -205,6 +205,12 @@ impl<'a> AppRows<'a> {
     /// an application stored before (a redelivery) writes nothing. The client snapshot is a
     /// subquery by primary key rather than a join, so that no plan scans the whole table of
     /// clients for a batch (as one did on a fresh database, before its first `ANALYZE`).
+    ///
+    /// Only the application's insert has an `ON CONFLICT`: the other two insert rows for the
+    /// applications it has just inserted (its `RETURNING`), which no other transaction can have
+    /// rows for, as their foreign keys need the application. An `ON CONFLICT` on them would never
+    /// fire, and would still make each of their rows a speculative insertion: one more index probe
+    /// and one more WAL record per row.
     async fn insert(self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
         if self.ids.is_empty() {
             return Ok(());
@@ -230,14 +236,12 @@ impl<'a> AppRows<'a> {
                         (SELECT jsonb_build_object('name', c.full_name, 'phone', c.phone, 'address', c.address)
                          FROM clients c WHERE c.id = app.client_id)
                  FROM app JOIN input i ON i.id = app.id
-                 ON CONFLICT (application_id) DO NOTHING
              )
              INSERT INTO staff_application_audit (application_id, action, staff_id, staff_role, client_id, kind,
                  creation_source, correlation_id, details)
              SELECT app.id, 'created', i.staff_creator_id, i.staff_creator_role, app.client_id, app.kind, app.creation_source,
                     app.correlation_id, jsonb_build_object('selection_method', i.method, 'creator_telegram_id', i.creator_telegram_id)
-             FROM app JOIN input i ON i.id = app.id
-             ON CONFLICT (application_id, action) DO NOTHING",
+             FROM app JOIN input i ON i.id = app.id",
         )
         .bind(&self.ids)
         .bind(&self.kinds)
