@@ -69,7 +69,7 @@ impl World {
                          SELECT notifications FROM workflow_transitions WHERE request_id = $1
                          UNION ALL SELECT notifications FROM workflow_refusals WHERE request_id = $1
                          UNION ALL SELECT notifications FROM client_registrations WHERE request_id = $1
-                     ) s, jsonb_array_elements(s.notifications) n)
+                     ) s, json_array_elements(s.notifications) n)
                  SELECT EXISTS (SELECT 1 FROM workflow_transitions WHERE request_id = $1
                                 UNION ALL SELECT 1 FROM workflow_refusals WHERE request_id = $1
                                 UNION ALL SELECT 1 FROM client_registrations WHERE request_id = $1)

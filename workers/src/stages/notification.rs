@@ -313,7 +313,7 @@ impl Notification {
             "INSERT INTO notifications (dedupe_key, application_id, correlation_id, recipient_kind, recipient_id,
                  template_key, args, markup, language, chat_id, text, status, attempts, last_error,
                  telegram_message_id, sent_at, updated_at)
-             SELECT u.key, u.app, u.corr, u.kind, u.rid, u.template, u.args::jsonb, u.markup::jsonb, u.language,
+             SELECT u.key, u.app, u.corr, u.kind, u.rid, u.template, u.args::json, u.markup::json, u.language,
                     u.chat_id, u.text, u.status, u.tried, u.error, u.message_id,
                     CASE WHEN u.status = 'sent' THEN clock_timestamp() END, clock_timestamp()
              FROM UNNEST($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],

@@ -160,7 +160,7 @@ impl Records {
                  INSERT INTO workflow_transitions (application_id, request_id, transition, from_state, to_state,
                      actor_staff_id, actor_client_id, actor_role, data, notifications)
                  SELECT id, id, $2, from_state, to_state, actor_staff_id, actor_client_id, actor_role, data::jsonb,
-                        notifications::jsonb
+                        notifications::json
                  FROM UNNEST($1::uuid[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::text[])
                      AS i(id, from_state, to_state, actor_staff_id, actor_client_id, actor_role, data, notifications)
              )
