@@ -67,6 +67,10 @@ pub struct TelegramSettings {
     pub rate_limits: bool,
     pub global_per_second: u32,
     pub per_chat_interval_ms: u64,
+    /// With the limits on, how long one round of a notification batch should take: the stage
+    /// sends a batch in rounds that the limits let finish in about this long, and commits each
+    /// round's rows (releasing its locks) before the next.
+    pub send_round_ms: u64,
     pub request_timeout_ms: u64,
 }
 

@@ -129,6 +129,58 @@ async fn copies_of_one_notification_in_batches_running_at_once_send_it_once() {
     env.cleanup().await;
 }
 
+#[tokio::test]
+async fn with_telegrams_limits_a_busy_chats_batch_is_committed_round_by_round_and_keeps_its_order() {
+    // 100 ms between two messages to one chat and rounds of 300 ms: three messages a round.
+    let env = TestEnv::with_settings(|s| {
+        s.telegram.rate_limits = true;
+        s.telegram.per_chat_interval_ms = 100;
+        s.telegram.send_round_ms = 300;
+    })
+    .await;
+    let chat = 7100;
+    let items = (1..=7u8)
+        .map(|score| NotificationRequest {
+            recipient: Recipient::Chat { chat_id: chat, language: Locale::Ru },
+            template: "wf-btn-rate".into(),
+            args: [("score".to_owned(), serde_json::json!(score))].into_iter().collect(),
+            dedupe_key: format!("round-{score}"),
+            markup: None,
+        })
+        .collect();
+    let batch = NotificationBatch { schema: SCHEMA_VERSION, correlation_id: CorrelationId::new(), application_id: None, items };
+    // The first send fails for now: the chat's other six wait, in the later rounds too, and the
+    // message comes back through a retry tier.
+    env.bot.push_response("sendMessage", ScriptedResponse::server_error());
+    env.publish_raw(Stage::Notification, &serde_json::to_vec(&batch).expect("json"), None).await;
+    wait_until("all seven sent", || async {
+        env.count("SELECT count(*) FROM notifications WHERE status = 'sent'").await == 7
+    })
+    .await;
+
+    let texts: Vec<String> = env.bot.sent_messages().iter().filter(|m| m.chat_id == chat).map(|m| m.text.clone()).collect();
+    let expected: Vec<String> = (1..=7u8)
+        .map(|score| {
+            let args = [("score".to_owned(), serde_json::json!(score))].into_iter().collect();
+            ariza_shared::i18n::render(Locale::Ru, "wf-btn-rate", &args)
+        })
+        .collect();
+    assert_eq!(texts, expected, "each sent once, in the batch's order");
+    let calls = env.bot.calls_of("sendMessage");
+    assert_eq!(calls.iter().map(|c| c.status).collect::<Vec<_>>(), [500, 200, 200, 200, 200, 200, 200, 200], "nothing overtook the failed one");
+    // Each round was its own transaction: the rows were last written by three, three at a time.
+    let rounds: Vec<Vec<String>> = sqlx::query_scalar(
+        "SELECT array_agg(dedupe_key ORDER BY id) FROM notifications GROUP BY xmin::text ORDER BY min(id)",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .expect("rows by transaction");
+    assert_eq!(rounds, [vec!["round-1", "round-2", "round-3"], vec!["round-4", "round-5", "round-6"], vec!["round-7"]]);
+    assert_eq!(env.count("SELECT count(*) FROM notifications WHERE attempts = 2").await, 1, "the failed one was tried twice");
+    assert_eq!(env.count("SELECT count(*) FROM dead_letters").await, 0);
+    env.cleanup().await;
+}
+
 async fn admin() -> sqlx::PgConnection {
     sqlx::PgConnection::connect(&format!("{}/postgres", server_url())).await.expect("admin connection")
 }

@@ -39,6 +39,26 @@ const MAX_RETRY_AFTERS: u32 = 10;
 struct Limits {
     global: DefaultDirectRateLimiter,
     per_chat: DefaultKeyedRateLimiter<i64>,
+    /// How many messages a round of sends holds: see [`TelegramClient::round_caps`].
+    round: RoundCaps,
+}
+
+/// How many messages one round of a notification batch may hold so that Telegram's limits let it
+/// finish in about `telegram.send_round_ms`: per chat, and in all. Each is at least one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoundCaps {
+    pub per_chat: usize,
+    pub total: usize,
+}
+
+impl RoundCaps {
+    fn of(settings: &TelegramSettings) -> Self {
+        let round = u128::from(settings.send_round_ms);
+        let per_chat = round / u128::from(settings.per_chat_interval_ms.max(1));
+        let total = round * u128::from(settings.global_per_second.max(1)) / 1000;
+        let fit = |n: u128| usize::try_from(n).unwrap_or(usize::MAX).max(1);
+        Self { per_chat: fit(per_chat), total: fit(total) }
+    }
 }
 
 /// A Bot API client shared by every sender in the process.
@@ -134,7 +154,11 @@ impl TelegramClient {
             let global = NonZeroU32::new(settings.global_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
             let per_chat = Quota::with_period(Duration::from_millis(settings.per_chat_interval_ms.max(1)))
                 .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN));
-            Limits { global: RateLimiter::direct(Quota::per_second(global)), per_chat: RateLimiter::keyed(per_chat) }
+            Limits {
+                global: RateLimiter::direct(Quota::per_second(global)),
+                per_chat: RateLimiter::keyed(per_chat),
+                round: RoundCaps::of(settings),
+            }
         });
         let base_url = settings.api_base_url.trim_end_matches('/').to_owned();
         let send_message_url = reqwest::Url::parse(&method_url(&base_url, &settings.token, "sendMessage")).ok();
@@ -254,6 +278,12 @@ impl TelegramClient {
         }
     }
 
+    /// How many messages one round of sends may hold; `None` with the limits off, when a batch is
+    /// sent in one round.
+    pub fn round_caps(&self) -> Option<RoundCaps> {
+        self.limits.as_ref().map(|l| l.round)
+    }
+
     /// Forgets per-chat limiter state of chats that have been quiet, so memory stays bounded.
     pub fn forget_quiet_chats(&self) {
         if let Some(limits) = &self.limits {
@@ -265,4 +295,39 @@ impl TelegramClient {
 /// `{base}/bot{token}/{method}`. Holds the token: never log it.
 fn method_url(base_url: &str, token: &SecretString, method: &str) -> String {
     format!("{base_url}/bot{}/{method}", token.expose_secret())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(global_per_second: u32, per_chat_interval_ms: u64, send_round_ms: u64) -> TelegramSettings {
+        TelegramSettings {
+            api_base_url: "http://127.0.0.1:9".into(),
+            token: SecretString::from("1:t"),
+            rate_limits: true,
+            global_per_second,
+            per_chat_interval_ms,
+            send_round_ms,
+            request_timeout_ms: 1000,
+        }
+    }
+
+    #[test]
+    fn a_round_holds_what_the_limits_let_through_in_its_time_and_at_least_one() {
+        // Telegram's limits and the default round: 5 s at 1/s per chat and 30/s in all.
+        assert_eq!(RoundCaps::of(&settings(30, 1000, 5000)), RoundCaps { per_chat: 5, total: 150 });
+        assert_eq!(RoundCaps::of(&settings(30, 1000, 2500)), RoundCaps { per_chat: 2, total: 75 });
+        // A round shorter than one chat's interval still sends one message per chat.
+        assert_eq!(RoundCaps::of(&settings(30, 1000, 0)), RoundCaps { per_chat: 1, total: 1 });
+        assert_eq!(RoundCaps::of(&settings(0, 0, 300)), RoundCaps { per_chat: 300, total: 1 });
+    }
+
+    #[test]
+    fn without_the_limits_a_batch_is_one_round() {
+        let mut s = settings(30, 1000, 5000);
+        assert_eq!(TelegramClient::new(&s).expect("client").round_caps(), Some(RoundCaps { per_chat: 5, total: 150 }));
+        s.rate_limits = false;
+        assert_eq!(TelegramClient::new(&s).expect("client").round_caps(), None);
+    }
 }

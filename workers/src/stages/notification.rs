@@ -16,6 +16,12 @@
 //! being committed. Messages to one chat go out in the order of the batch (a welcome before the
 //! notifications it releases).
 //!
+//! With Telegram's limits on, a batch is sent in rounds, each its own transaction: a round holds
+//! only as many messages as the limits let through in about `telegram.send_round_ms` (five
+//! messages to one chat by default), so a batch full of one busy chat's messages never holds its
+//! locks, or a connection in a transaction, for minutes. After a transient failure, the chat's
+//! messages in later rounds wait as well.
+//!
 //! Writing each row once, after the send, instead of inserting it before and updating it after,
 //! halves the stage's writes: the update could not be a HOT update (the status is indexed), so it
 //! wrote the row and every index entry a second time.
@@ -23,7 +29,7 @@
 use crate::breaker::Breaker;
 use crate::db;
 use crate::runtime::{Incoming, Outcome, Stage, Unavailable};
-use crate::telegram::{SendError, TelegramClient};
+use crate::telegram::{RoundCaps, SendError, TelegramClient};
 use ariza_shared::domain::{Locale, NotificationBatch, NotificationMarkup, NotificationRequest, Recipient};
 use ariza_shared::topology::Stage as StageName;
 use futures::future::join_all;
@@ -63,14 +69,10 @@ impl<'a> Requests<'a> {
     fn of(batch: &'a [Incoming<NotificationBatch>]) -> Self {
         let mut seen = HashSet::new();
         let mut list = Vec::new();
-        let mut clients = Vec::new();
         for message in batch {
             for item in &message.input.items {
                 if !seen.insert(item.dedupe_key.as_str()) {
                     continue;
-                }
-                if let Recipient::Client { id } = item.recipient {
-                    clients.push(id);
                 }
                 list.push(Request {
                     item,
@@ -79,9 +81,44 @@ impl<'a> Requests<'a> {
                 });
             }
         }
+        Self::from_list(list)
+    }
+
+    fn from_list(list: Vec<Request<'a>>) -> Self {
+        let mut clients: Vec<i64> = list
+            .iter()
+            .filter_map(|r| match r.item.recipient {
+                Recipient::Client { id } => Some(id),
+                _ => None,
+            })
+            .collect();
         clients.sort_unstable();
         clients.dedup();
         Self { list, clients }
+    }
+
+    /// The requests in rounds, in batch order. With Telegram's limits on, a round holds at most
+    /// `caps.per_chat` requests to one recipient and `caps.total` in all, so that the limits let it
+    /// finish in about `telegram.send_round_ms`; without them (`None`), the batch is one round.
+    fn rounds(self, caps: Option<RoundCaps>) -> Vec<Requests<'a>> {
+        let Some(caps) = caps else { return vec![self] };
+        let mut rounds = Vec::new();
+        let mut round: Vec<Request<'a>> = Vec::new();
+        let mut per_recipient: HashMap<(&'static str, i64), usize> = HashMap::new();
+        for request in self.list {
+            let (kind, id, _) = recipient_columns(&request.item.recipient);
+            let to_recipient = per_recipient.get(&(kind, id)).copied().unwrap_or(0);
+            if to_recipient >= caps.per_chat || round.len() >= caps.total {
+                rounds.push(Self::from_list(std::mem::take(&mut round)));
+                per_recipient.clear();
+            }
+            *per_recipient.entry((kind, id)).or_default() += 1;
+            round.push(request);
+        }
+        if !round.is_empty() {
+            rounds.push(Self::from_list(round));
+        }
+        rounds
     }
 
     fn keys(&self) -> Vec<&str> {
@@ -206,15 +243,17 @@ impl Notification {
     }
 
     /// Sends the requests, one chat's in order and chats side by side. After a transient failure
-    /// the rest of that chat's requests wait (unsent, pending) so they do not overtake it.
-    async fn deliver_all(&self, pending: &[Pending<'_, '_>]) -> Vec<Update> {
+    /// the rest of that chat's requests wait (unsent, pending) so they do not overtake it; the
+    /// chat joins `stalled`, and its requests in the batch's later rounds wait too.
+    async fn deliver_all(&self, pending: &[Pending<'_, '_>], stalled: &mut HashSet<i64>) -> Vec<Update> {
         let mut by_chat: BTreeMap<Option<i64>, Vec<(usize, &Pending<'_, '_>)>> = BTreeMap::new();
         for (at, p) in pending.iter().enumerate() {
             by_chat.entry(p.chat_id).or_default().push((at, p));
         }
-        let chats = by_chat.into_values().map(|list| async move {
+        let stalled_before: &HashSet<i64> = stalled;
+        let chats = by_chat.into_iter().map(|(chat, list)| async move {
             let mut updates = Vec::with_capacity(list.len());
-            let mut held_back = false;
+            let mut held_back = chat.is_some_and(|c| stalled_before.contains(&c));
             for (at, p) in list {
                 if held_back {
                     updates.push(Update::held_back(at, p));
@@ -225,9 +264,15 @@ impl Notification {
                     updates.push(update);
                 }
             }
-            updates
+            (chat.filter(|_| held_back), updates)
         });
-        join_all(chats).await.into_iter().flatten().collect()
+        let done = join_all(chats).await;
+        let mut all = Vec::with_capacity(pending.len());
+        for (newly_stalled, updates) in done {
+            stalled.extend(newly_stalled);
+            all.extend(updates);
+        }
+        all
     }
 
     async fn deliver(&self, at: usize, p: &Pending<'_, '_>) -> Option<Update> {
@@ -365,21 +410,41 @@ impl Notification {
         .map(drop)
     }
 
-    /// Locks, sends and records the batch's requests in one transaction, so the key locks hold
-    /// from the decision to send until the send is recorded. Returns the dedupe keys whose send
-    /// failed for now (their messages are retried) with the error.
-    async fn send_batch(&self, requests: &Requests<'_>) -> Result<HashMap<String, String>, sqlx::Error> {
+    /// Locks, sends and records one round of the batch's requests in one transaction, so the key
+    /// locks hold from the decision to send until the send is recorded. Adds the dedupe keys whose
+    /// send failed for now (their messages are retried) to `failed`, with the error.
+    async fn send_round(
+        &self,
+        round: &Requests<'_>,
+        stalled: &mut HashSet<i64>,
+        failed: &mut HashMap<String, String>,
+    ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        Self::lock_keys(&mut tx, requests).await?;
-        let pending = Self::claim(&mut tx, requests).await?;
-        let updates = self.deliver_all(&pending).await;
+        Self::lock_keys(&mut tx, round).await?;
+        let pending = Self::claim(&mut tx, round).await?;
+        let updates = self.deliver_all(&pending, stalled).await;
         Self::record(&mut tx, &pending, &updates).await?;
         tx.commit().await?;
-        Ok(updates
-            .into_iter()
-            .filter(|u| u.status == "pending")
-            .map(|u| (pending[u.at].request.item.dedupe_key.clone(), u.error.unwrap_or_else(|| "send failed".into())))
-            .collect())
+        failed.extend(
+            updates
+                .into_iter()
+                .filter(|u| u.status == "pending")
+                .map(|u| (pending[u.at].request.item.dedupe_key.clone(), u.error.unwrap_or_else(|| "send failed".into()))),
+        );
+        Ok(())
+    }
+
+    /// Sends the batch round by round (see [`Requests::rounds`]): each round is committed, and its
+    /// locks released, before the next starts, so with Telegram's limits on a batch full of one
+    /// busy chat's messages holds no transaction for longer than a round. Should a later round
+    /// fail, the earlier ones stay recorded, and the messages' redelivery finds them sent.
+    async fn send_batch(&self, requests: Requests<'_>) -> Result<HashMap<String, String>, sqlx::Error> {
+        let mut failed = HashMap::new();
+        let mut stalled = HashSet::new();
+        for round in requests.rounds(self.telegram.round_caps()) {
+            self.send_round(&round, &mut stalled, &mut failed).await?;
+        }
+        Ok(failed)
     }
 }
 
@@ -435,7 +500,7 @@ impl Stage for Notification {
     #[tracing::instrument(skip_all, fields(size = batch.len()))]
     async fn process(&self, batch: &[Incoming<NotificationBatch>]) -> Result<Vec<Outcome>, Unavailable> {
         let requests = Requests::of(batch);
-        let failed = match self.send_batch(&requests).await {
+        let failed = match self.send_batch(requests).await {
             Ok(failed) => failed,
             Err(e) => return db::fail_all(&e, batch.len()),
         };
@@ -461,7 +526,53 @@ impl Stage for Notification {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ariza_shared::domain::{ApplicationId, GlobalAction, NotificationButton};
+    use crate::runtime::Meta;
+    use ariza_shared::domain::{ApplicationId, CorrelationId, GlobalAction, NotificationButton, SCHEMA_VERSION};
+
+    fn incoming(items: &[(Recipient, &str)]) -> Incoming<NotificationBatch> {
+        let items = items
+            .iter()
+            .map(|(recipient, key)| NotificationRequest {
+                recipient: *recipient,
+                template: "wf-btn-open".into(),
+                args: BTreeMap::new(),
+                dedupe_key: (*key).to_owned(),
+                markup: None,
+            })
+            .collect();
+        let input = NotificationBatch { schema: SCHEMA_VERSION, correlation_id: CorrelationId::new(), application_id: None, items };
+        let meta = Meta { correlation_id: String::new(), application_id: None, attempt: 1, redelivered: false, submitted_at_ms: None };
+        Incoming { input, meta }
+    }
+
+    fn keys_of(rounds: &[Requests<'_>]) -> Vec<Vec<String>> {
+        rounds.iter().map(|r| r.keys().into_iter().map(str::to_owned).collect()).collect()
+    }
+
+    #[test]
+    fn with_the_limits_a_batch_goes_in_rounds_that_keep_its_order_and_each_rounds_caps() {
+        let (a, b, c) = (Recipient::Staff { id: 1 }, Recipient::Client { id: 7 }, Recipient::Chat { chat_id: 9, language: Locale::Ru });
+        let batch = [
+            incoming(&[(a, "a1"), (b, "b1")]),
+            incoming(&[(a, "a2"), (a, "a3"), (b, "b1")]),
+            incoming(&[(c, "c1"), (b, "b2"), (c, "c2"), (c, "c3"), (a, "a4")]),
+        ];
+        let caps = RoundCaps { per_chat: 2, total: 4 };
+        let rounds = Requests::of(&batch).rounds(Some(caps));
+        // a3 would be a's third: a new round. The copy of b1 is sent once. c3 would be the fifth.
+        assert_eq!(keys_of(&rounds), [vec!["a1", "b1", "a2"], vec!["a3", "c1", "b2", "c2"], vec!["c3", "a4"]]);
+        // Each round locks its own clients only.
+        assert_eq!(rounds.iter().map(|r| r.clients.clone()).collect::<Vec<_>>(), [vec![7], vec![7], vec![]]);
+
+        // Without the limits: one round, as the batch came.
+        let one = Requests::of(&batch).rounds(None);
+        assert_eq!(keys_of(&one), [vec!["a1", "b1", "a2", "a3", "c1", "b2", "c2", "c3", "a4"]]);
+        assert_eq!(one[0].clients, [7]);
+        // A round of one message per chat, and an empty batch.
+        let singles = Requests::of(&batch[..1]).rounds(Some(RoundCaps { per_chat: 1, total: 1 }));
+        assert_eq!(keys_of(&singles), [vec!["a1"], vec!["b1"]]);
+        assert!(Requests::of(&[]).rounds(Some(caps)).is_empty());
+    }
 
     #[test]
     fn buttons_are_rendered_in_the_recipients_language() {
