@@ -7,7 +7,7 @@ use crate::runtime::{Outcome, Unavailable};
 use anyhow::Context as _;
 use ariza_shared::config::DatabaseSettings;
 use secrecy::ExposeSecret;
-use sqlx::PgPool;
+use sqlx::{Connection as _, PgPool};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
 use std::time::Duration;
@@ -32,14 +32,35 @@ pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
 /// would scan the whole table for as long as the connection lives, so these sessions plan no
 /// sequential scan where an index can serve (`enable_seqscan` off), and no JIT compilation (the
 /// cost of a scan that has no index to use instead then crosses its thresholds).
+///
+/// The pool checks a connection's health when it is returned (sqlx pings it then, always) and, by
+/// default, again when it is handed out. Under light load each batch takes a connection returned
+/// a few milliseconds before, so the second check is a round trip per transaction that finds
+/// nothing the first did not. These pools check again only a connection that has been idle for a
+/// second or longer (`RECHECK_AFTER_IDLE`), which is where a dead one (PostgreSQL restarted)
+/// waits. A connection that dies within that window fails its batch as an outage: the messages go
+/// back to their queue and the breaker counts it, as for any statement a restart cuts off.
 pub fn stage_pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
     let options = connect_options(settings)?.options([
         ("plan_cache_mode", "force_generic_plan"),
         ("enable_seqscan", "off"),
         ("jit", "off"),
     ]);
-    Ok(pool_with(settings, options))
+    Ok(pool_options(settings)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= RECHECK_AFTER_IDLE {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+        .connect_lazy_with(options))
 }
+
+/// How long a stage pool's connection may have been idle and still be handed out unchecked.
+const RECHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 fn connect_options(settings: &DatabaseSettings) -> anyhow::Result<PgConnectOptions> {
     Ok(PgConnectOptions::from_str(settings.url.expose_secret())
@@ -48,10 +69,13 @@ fn connect_options(settings: &DatabaseSettings) -> anyhow::Result<PgConnectOptio
 }
 
 fn pool_with(settings: &DatabaseSettings, options: PgConnectOptions) -> PgPool {
+    pool_options(settings).connect_lazy_with(options)
+}
+
+fn pool_options(settings: &DatabaseSettings) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
-        .connect_lazy_with(options)
 }
 
 /// Applies the migrations that have not run yet.
