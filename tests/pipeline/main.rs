@@ -10,6 +10,7 @@ mod creation;
 mod dead_letters;
 mod failures;
 mod metrics;
+mod persistence;
 mod plans;
 mod processes;
 mod workflow;
