@@ -171,14 +171,21 @@ struct Update {
 }
 
 impl Notification {
-    /// Locks the batch's dedupe keys for the rest of the transaction, in one order for everyone.
-    /// A concurrent batch with a key in common waits here until this one commits.
-    async fn lock_keys(tx: &mut PgConnection, requests: &Requests<'_>) -> Result<(), sqlx::Error> {
+    /// Locks the batch's dedupe keys for the rest of the transaction, in one order for everyone,
+    /// then share-locks the clients it goes to (by id, in order). A concurrent batch with a key in
+    /// common waits here until this one commits; so does a batch to a client whose link to a chat
+    /// is being committed. One statement for both, as a round trip costs more than either under
+    /// light load: the subqueries of a select list without `FROM` run in their order, both always.
+    /// The look-up that decides what to send must be a statement after this one, so that its
+    /// snapshot is taken once the locks are held and sees what the batch waited for.
+    async fn lock(tx: &mut PgConnection, requests: &Requests<'_>) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "SELECT pg_advisory_xact_lock(h)
-             FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM UNNEST($1::text[]) AS k ORDER BY h) AS keys",
+            "SELECT (SELECT count(pg_advisory_xact_lock(h))
+                     FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM UNNEST($1::text[]) AS k ORDER BY h) AS keys),
+                    (SELECT count(*) FROM (SELECT id FROM clients WHERE id = ANY($2) ORDER BY id FOR SHARE) AS locked)",
         )
         .bind(requests.keys())
+        .bind(&requests.clients)
         .execute(&mut *tx)
         .await
         .map(drop)
@@ -190,12 +197,6 @@ impl Notification {
     /// primary key rather than joins, so that no plan scans the whole table of clients for a batch
     /// (as one did on a fresh database, before its first `ANALYZE`).
     async fn claim<'r, 'a>(tx: &mut PgConnection, requests: &'r Requests<'a>) -> Result<Vec<Pending<'r, 'a>>, sqlx::Error> {
-        if !requests.clients.is_empty() {
-            sqlx::query("SELECT id FROM clients WHERE id = ANY($1) ORDER BY id FOR SHARE")
-                .bind(&requests.clients)
-                .execute(&mut *tx)
-                .await?;
-        }
         let (mut kinds, mut ids, mut langs) = (Vec::new(), Vec::new(), Vec::new());
         for r in &requests.list {
             let (kind, id, lang) = recipient_columns(&r.item.recipient);
@@ -420,7 +421,7 @@ impl Notification {
         failed: &mut HashMap<String, String>,
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        Self::lock_keys(&mut tx, round).await?;
+        Self::lock(&mut tx, round).await?;
         let pending = Self::claim(&mut tx, round).await?;
         let updates = self.deliver_all(&pending, stalled).await;
         Self::record(&mut tx, &pending, &updates).await?;
