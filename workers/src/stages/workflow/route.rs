@@ -18,9 +18,10 @@ use std::collections::HashMap;
 type RoutedBefore = (uuid::Uuid, String, Option<Json<Vec<NotificationRequest>>>);
 
 /// Routes a run of new applications with a few statements for the whole run: one lock of all
-/// their rows, one look-up of what was routed before, and one statement that inserts the
-/// transitions and updates the applications. Returns one result per route, in order; a route
-/// delivered twice (also twice in one run) publishes the same notifications and is recorded once.
+/// their rows, one look-up of what was routed before (when any of them is no longer `new`), and
+/// one statement that inserts the transitions and updates the applications. Returns one result
+/// per route, in order; a route delivered twice (also twice in one run) publishes the same
+/// notifications and is recorded once.
 pub(super) async fn apply_many(
     tx: &mut PgConnection,
     cache: &mut ParticipantCache,
@@ -28,13 +29,23 @@ pub(super) async fn apply_many(
 ) -> Result<Vec<Applied>, sqlx::Error> {
     let ids: Vec<uuid::Uuid> = routes.iter().map(|(id, _)| id.0).collect();
     let mut apps = app::lock_many(tx, &ids).await?;
-    // After the lock: a second delivery waits for the first to commit, then finds it here.
-    let before: Vec<RoutedBefore> = sqlx::query_as(
-        "SELECT request_id, from_state, notifications FROM workflow_transitions WHERE request_id = ANY($1)",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *tx)
-    .await?;
+    // After the lock: a second delivery waits for the first to commit, then finds it here. The
+    // lock reads the newest version of each row, and a route moves its application out of `new`
+    // in the transaction that records it, so only an application no longer `new` (or one that
+    // cannot be read) can have been routed: under light load, a statement saved per route.
+    let routed_maybe: Vec<uuid::Uuid> = ids
+        .iter()
+        .copied()
+        .filter(|id| !matches!(apps.get(&ApplicationId(*id)), Some(Ok(app)) if app.state == State::New))
+        .collect();
+    let before: Vec<RoutedBefore> = if routed_maybe.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_as("SELECT request_id, from_state, notifications FROM workflow_transitions WHERE request_id = ANY($1)")
+            .bind(&routed_maybe)
+            .fetch_all(&mut *tx)
+            .await?
+    };
     let mut before: HashMap<uuid::Uuid, (String, Option<Vec<NotificationRequest>>)> =
         before.into_iter().map(|(id, from, items)| (id, (from, items.map(|j| j.0)))).collect();
     let mut records = Records::default();
