@@ -91,6 +91,9 @@ pub struct TestEnv {
     conn: lapin::Connection,
     shutdown: CancellationToken,
     workers: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Whether [`TestEnv::cleanup`] ran; if not (the test failed first), dropping removes the
+    /// test's queues, exchanges and database all the same.
+    cleaned: bool,
 }
 
 impl TestEnv {
@@ -151,6 +154,7 @@ impl TestEnv {
             conn,
             shutdown: CancellationToken::new(),
             workers: None,
+            cleaned: false,
         };
         if run {
             env.start_workers();
@@ -269,23 +273,71 @@ impl TestEnv {
     pub async fn cleanup(mut self) {
         self.stop_workers().await;
         self.pool.close().await;
-        let topology = self.settings.topology();
-        if let Ok(channel) = self.conn.create_channel().await {
-            for q in topology.queues() {
-                channel.queue_delete(ShortString::from(q.name.as_str()), QueueDeleteOptions::default()).await.ok();
-            }
-            for e in topology.exchanges() {
-                channel.exchange_delete(ShortString::from(e.name.as_str()), ExchangeDeleteOptions::default()).await.ok();
-            }
-        }
         self.conn.close(200, ShortString::from("test done")).await.ok();
-        if let Ok(mut admin) = sqlx::PgConnection::connect(&format!("{}/postgres", server_url())).await {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.db_name)))
-                .execute(&mut admin)
-                .await
-                .ok();
+        if !remove(&self.settings, &self.db_name).await {
+            eprintln!("could not remove all the queues, exchanges and database of test {}", self.db_name);
+        }
+        self.cleaned = true;
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        if self.cleaned {
+            return;
+        }
+        // The test failed before its clean-up (a panic unwinds through here): remove what it made
+        // on the shared servers all the same, from a thread with its own runtime, as the test's
+        // runtime may be shutting down. Its workers die with that runtime.
+        let (settings, db_name) = (self.settings.clone(), self.db_name.clone());
+        let removed = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            Some(runtime.block_on(remove(&settings, &db_name)))
+        })
+        .join();
+        if !matches!(removed, Ok(Some(true))) {
+            eprintln!("could not remove all the queues, exchanges and database of the failed test {}", self.db_name);
         }
     }
+}
+
+/// Deletes a test's queues and exchanges and drops its database (ending its sessions); whether
+/// all of it went. The queues go through a connection of their own: the test's may have died
+/// with the broker (the restart test), and then its queues would stay.
+async fn remove(settings: &Settings, db_name: &str) -> bool {
+    let mut removed = true;
+    let topology = settings.topology();
+    match broker::connect(&settings.amqp, "test-cleanup").await {
+        Ok(conn) => {
+            match conn.create_channel().await {
+                Ok(channel) => {
+                    for q in topology.queues() {
+                        let deleted = channel.queue_delete(ShortString::from(q.name.as_str()), QueueDeleteOptions::default()).await;
+                        removed &= deleted.is_ok();
+                    }
+                    for e in topology.exchanges() {
+                        let deleted =
+                            channel.exchange_delete(ShortString::from(e.name.as_str()), ExchangeDeleteOptions::default()).await;
+                        removed &= deleted.is_ok();
+                    }
+                }
+                Err(_) => removed = false,
+            }
+            conn.close(200, ShortString::from("test cleaned up")).await.ok();
+        }
+        Err(_) => removed = false,
+    }
+    match sqlx::PgConnection::connect(&format!("{}/postgres", server_url())).await {
+        Ok(mut admin) => {
+            let dropped = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")))
+                .execute(&mut admin)
+                .await;
+            removed &= dropped.is_ok();
+            admin.close().await.ok();
+        }
+        Err(_) => removed = false,
+    }
+    removed
 }
 
 /// Polls `condition` until it holds, failing the test after [`PATIENCE`].
