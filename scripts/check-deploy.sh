@@ -130,7 +130,8 @@ if ((build)); then
     # shellcheck disable=SC2086 # the command line is split on purpose
     $cmd
     log "checking deploy/rabbitmq/definitions.json against the built binary"
-    ARIZA_CONFIG_DIR=/nonexistent target/release/ariza topology definitions --vhost ariza >"$work/definitions.json"
+    # Where cargo put it: CARGO_TARGET_DIR when set (relative to the repository, as for cargo).
+    ARIZA_CONFIG_DIR=/nonexistent "${CARGO_TARGET_DIR:-target}/release/ariza" topology definitions --vhost ariza >"$work/definitions.json"
     cmp -s "$work/definitions.json" deploy/rabbitmq/definitions.json ||
         die "deploy/rabbitmq/definitions.json is out of date: ARIZA_CONFIG_DIR=/nonexistent ariza topology definitions --vhost ariza > deploy/rabbitmq/definitions.json"
 fi
