@@ -5,6 +5,7 @@
 mod support;
 
 mod alerts;
+mod bench;
 mod cli;
 mod creation;
 mod dead_letters;

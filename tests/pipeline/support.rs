@@ -289,22 +289,28 @@ impl Drop for TestEnv {
         // The test failed before its clean-up (a panic unwinds through here): remove what it made
         // on the shared servers all the same, from a thread with its own runtime, as the test's
         // runtime may be shutting down. Its workers die with that runtime.
-        let (settings, db_name) = (self.settings.clone(), self.db_name.clone());
-        let removed = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-            Some(runtime.block_on(remove(&settings, &db_name)))
-        })
-        .join();
-        if !matches!(removed, Ok(Some(true))) {
+        if !remove_from_another_thread(&self.settings, &self.db_name) {
             eprintln!("could not remove all the queues, exchanges and database of the failed test {}", self.db_name);
         }
     }
 }
 
+/// [`remove`] from a thread with its own runtime, for a `Drop` that may run while the test's
+/// runtime shuts down (a panic unwinding); whether all of it went.
+pub fn remove_from_another_thread(settings: &Settings, db_name: &str) -> bool {
+    let (settings, db_name) = (settings.clone(), db_name.to_owned());
+    let removed = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+        Some(runtime.block_on(remove(&settings, &db_name)))
+    })
+    .join();
+    matches!(removed, Ok(Some(true)))
+}
+
 /// Deletes a test's queues and exchanges and drops its database (ending its sessions); whether
 /// all of it went. The queues go through a connection of their own: the test's may have died
 /// with the broker (the restart test), and then its queues would stay.
-async fn remove(settings: &Settings, db_name: &str) -> bool {
+pub async fn remove(settings: &Settings, db_name: &str) -> bool {
     let mut removed = true;
     let topology = settings.topology();
     match broker::connect(&settings.amqp, "test-cleanup").await {
