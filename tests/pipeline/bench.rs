@@ -4,7 +4,7 @@
 //! exchange of its prefix behind. Nothing here asserts a time: the figures are only checked to be
 //! there and consistent with each other.
 
-use crate::support::{amqp_url, ariza_bin, remove, remove_from_another_thread, server_url, test_settings};
+use crate::support::{amqp_url, ariza_bin, remove, remove_from_another_thread, server_url, test_names, test_settings};
 use ariza_shared::config::Settings;
 use lapin::options::{ExchangeDeclareOptions, QueueDeclareOptions};
 use lapin::types::{FieldTable, ShortString};
@@ -25,8 +25,7 @@ struct Names {
 
 impl Names {
     fn new() -> Self {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let (db, prefix) = (format!("ariza_test_{}", &id[..16]), format!("t{}", &id[..12]));
+        let (db, prefix) = test_names();
         let settings = test_settings(&db, &prefix, "http://127.0.0.1:9");
         Self { db, prefix, settings, removed: false }
     }
@@ -39,8 +38,8 @@ impl Names {
 
 impl Drop for Names {
     fn drop(&mut self) {
-        if !self.removed && !remove_from_another_thread(&self.settings, &self.db) {
-            eprintln!("could not remove all the queues, exchanges and database of the failed test {}", self.db);
+        if !self.removed {
+            remove_from_another_thread(&self.settings, &self.db);
         }
     }
 }

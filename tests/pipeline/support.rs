@@ -119,9 +119,7 @@ impl TestEnv {
 
     async fn build(hook: Option<Arc<dyn FaultHook>>, run: bool, configure: impl FnOnce(&mut Settings)) -> TestEnv {
         init_logs();
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let db_name = format!("ariza_test_{}", &id[..16]);
-        let prefix = format!("t{}", &id[..12]);
+        let (db_name, prefix) = test_names();
         let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", server_url())).await.expect("connect to PostgreSQL");
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db_name}"))).execute(&mut admin).await.expect("create database");
         admin.close().await.ok();
@@ -289,22 +287,29 @@ impl Drop for TestEnv {
         // The test failed before its clean-up (a panic unwinds through here): remove what it made
         // on the shared servers all the same, from a thread with its own runtime, as the test's
         // runtime may be shutting down. Its workers die with that runtime.
-        if !remove_from_another_thread(&self.settings, &self.db_name) {
-            eprintln!("could not remove all the queues, exchanges and database of the failed test {}", self.db_name);
-        }
+        remove_from_another_thread(&self.settings, &self.db_name);
     }
 }
 
+/// A new test's database name and queue prefix, unique to it. The test command's sweep finds
+/// what a killed test left by these forms.
+pub fn test_names() -> (String, String) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    (format!("ariza_test_{}", &id[..16]), format!("t{}", &id[..12]))
+}
+
 /// [`remove`] from a thread with its own runtime, for a `Drop` that may run while the test's
-/// runtime shuts down (a panic unwinding); whether all of it went.
-pub fn remove_from_another_thread(settings: &Settings, db_name: &str) -> bool {
-    let (settings, db_name) = (settings.clone(), db_name.to_owned());
+/// runtime shuts down (a panic unwinding). Says on stderr when not all of it went.
+pub fn remove_from_another_thread(settings: &Settings, db_name: &str) {
+    let (settings, owned_name) = (settings.clone(), db_name.to_owned());
     let removed = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-        Some(runtime.block_on(remove(&settings, &db_name)))
+        Some(runtime.block_on(remove(&settings, &owned_name)))
     })
     .join();
-    matches!(removed, Ok(Some(true)))
+    if !matches!(removed, Ok(Some(true))) {
+        eprintln!("could not remove all the queues, exchanges and database of the failed test {db_name}");
+    }
 }
 
 /// Deletes a test's queues and exchanges and drops its database (ending its sessions); whether
